@@ -1,0 +1,26 @@
+/**
+ * The analysis stages that run after the energy summary, in order. Each adds
+ * its block to summary.json (carbon, workload, correlations, findings, ...).
+ * A stage that fails is reported in `summary.sensors`, never fatal.
+ */
+import type { Summary } from "./summary.ts";
+import type { Trace } from "../trace/reader.ts";
+
+/** Options that change the analysis (carbon region, PUE, ...), from the CLI or saved with the run. */
+// deno-lint-ignore no-explicit-any
+export type AnalysisOptions = Record<string, any>;
+
+export interface EnrichContext {
+  traces: Trace[];
+  summary: Summary;
+  options: AnalysisOptions;
+}
+
+export interface Stage {
+  name: string;
+  fn: (ctx: EnrichContext) => void | Promise<void>;
+}
+
+export const STAGES: Stage[] = [
+  // one line per stage; keep the order: carbon needs energy, findings need workload and correlations
+];

@@ -1,0 +1,27 @@
+/** `aimeter record [options]`: the node, until SIGINT/SIGTERM or --duration. */
+import { Command } from "commander";
+import { addRecordingOptions, sessionConfig } from "./recording_options.ts";
+import { runSession } from "../recorder/session.ts";
+import { ExitCode } from "./program.ts";
+
+export function recordCommand(): Command {
+  const cmd = new Command("record")
+    .description("record the node until SIGINT/SIGTERM or --duration")
+    .option("--duration <dur>", "stop after this long (30s, 10m, 2h)")
+    .option("--pid-file <path>", "write aimeter's pid here while recording");
+  addRecordingOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+On a terminal a live line shows elapsed time, power and energy so far.
+
+Examples:
+  aimeter record --duration 10m --out idle-node
+  aimeter record --pid-file /run/aimeter.pid &   # stop later with: kill $(cat /run/aimeter.pid)`,
+  );
+  cmd.action(async (opts) => {
+    const r = await runSession(sessionConfig("record", [], opts));
+    throw new ExitCode(r.exitCode);
+  });
+  return cmd;
+}

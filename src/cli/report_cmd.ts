@@ -1,0 +1,52 @@
+/** `aimeter report TRACE_OR_RUN_DIR... [-o FILE]`: summary.json and report.html from traces alone. */
+import { Command } from "commander";
+import { loadTraces, summarize } from "../pipeline.ts";
+import { writeReport } from "../report/write.ts";
+import { UsageError } from "./errors.ts";
+import { expandTracePaths } from "../trace/discover.ts";
+import { TraceFormatError } from "../trace/reader.ts";
+import { formatRunSummary } from "../recorder/print_summary.ts";
+import { parsePositive } from "./parse.ts";
+
+export function reportCommand(): Command {
+  return new Command("report")
+    .description(
+      "render report.html (and summary.json) from one trace, a run folder, or the traces of\n" +
+        "several nodes of one job (a job folder): one report with a per-node breakdown",
+    )
+    .argument("<paths...>", "trace files (.parquet, .csv), run folders or job folders")
+    .option("-o, --output <file>", "report file (default: report.html in the run/job folder)")
+    .option("--summary <file>", "summary.json path (default: beside the report)")
+    .option("--no-summary-file", "do not write summary.json")
+    .option("--region <code>", "grid region for carbon (overrides the one saved with the run)")
+    .option("--pue <n>", "data-centre PUE (overrides the one saved with the run)")
+    .option("-q, --quiet", "print nothing but errors")
+    .action(async (paths: string[], o) => {
+      const files = expandTracePaths(paths);
+      if (!files.length) throw new UsageError(`report: no trace found in ${paths.join(" ")}`);
+      let traces;
+      try {
+        traces = await loadTraces(files);
+      } catch (e) {
+        if (e instanceof TraceFormatError) throw new UsageError(e.message);
+        throw e;
+      }
+      const pue = o.pue !== undefined ? parsePositive(o.pue, "--pue") : undefined;
+      if (pue !== undefined && pue < 1) throw new UsageError(`--pue: ${o.pue} is below 1`);
+      const summary = await summarize(traces, { region: o.region, pue });
+      const first = paths[0].replace(/\/+$/, "");
+      const baseDir = files.length === 1 && traces[0].location.dir
+        ? traces[0].location.dir
+        : (Deno.statSync(first).isDirectory ? first : ".");
+      const out = o.output ?? `${baseDir}/report.html`;
+      await writeReport(traces, summary, out, o.quiet);
+      if (o.summaryFile !== false) {
+        const sp = o.summary ?? out.replace(/[^/]*$/, "summary.json");
+        Deno.writeTextFileSync(sp, JSON.stringify(summary, null, 2) + "\n");
+      }
+      if (!o.quiet) {
+        console.error(formatRunSummary(summary, baseDir, true));
+        console.error(`aimeter: report written to ${out}`);
+      }
+    });
+}

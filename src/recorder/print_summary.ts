@@ -1,0 +1,47 @@
+/** The short summary `run` and `record` print on stderr at the end. */
+import type { Summary } from "../analysis/summary.ts";
+import { formatDuration, formatEnergy } from "../cli/parse.ts";
+
+export function formatRunSummary(s: Summary, dir: string, report: boolean): string {
+  const e = s.energy_j;
+  const lines: string[] = [];
+  lines.push(
+    `aimeter: ${formatDuration(s.run.duration_s)}, ${formatEnergy(e.total)} in total` +
+      (s.power_w.avg !== null ? `, ${s.power_w.avg.toFixed(1)} W on average` : ""),
+  );
+  const parts: string[] = [];
+  if (e.gpu) parts.push(`GPU ${formatEnergy(e.gpu)}`);
+  if (e.cpu) parts.push(`CPU ${formatEnergy(e.cpu)}`);
+  if (e.dram) parts.push(`DRAM ${formatEnergy(e.dram)}`);
+  if (e.host) parts.push(`host (psys) ${formatEnergy(e.host)}`);
+  if (e.other) parts.push(`other ${formatEnergy(e.other)}`);
+  if (parts.length) lines.push(`  ${parts.join(", ")}`);
+  if (e.estimated > 0) {
+    lines.push(`  of which estimated (not measured): ${formatEnergy(e.estimated)}`);
+  }
+  if (s.devices.length === 0) {
+    lines.push(
+      "  no energy source could be read on this node: run `aimeter sensors` for the fixes",
+    );
+  }
+  for (const d of s.devices.filter((d) => d.energy_j === null)) {
+    lines.push(`  ${d.source} ${d.device}: no energy (${d.note ?? "unknown reason"})`);
+  }
+  if (s.carbon?.emissions_g !== undefined && s.carbon?.emissions_g !== null) {
+    lines.push(
+      `  emissions ${
+        Number(s.carbon.emissions_g).toFixed(1)
+      } g CO2e (${s.carbon.region}, ${s.carbon.intensity_g_per_kwh} g/kWh)`,
+    );
+  }
+  lines.push(
+    `  files: ${dir}/ (trace.${dir ? "parquet|csv" : ""}, summary.json${
+      report ? ", report.html" : ""
+    })`,
+  );
+  return lines.join("\n");
+}
+
+export function printRunSummary(s: Summary, dir: string, report: boolean): void {
+  console.error(formatRunSummary(s, dir, report));
+}

@@ -1,0 +1,170 @@
+/**
+ * The sampler: one drift-free clock for all sensors.
+ *
+ * Tick k is due at start + k × interval (deadlines, not setInterval, which
+ * drifts). Every sensor is read once per tick and every value of the tick
+ * carries the same timestamp, taken from the clock when the tick really ran
+ * (timers may fire early or late). A tick that overruns makes the next
+ * deadlines that already passed be skipped (and counted), never bunched.
+ * Rows go to the trace writer's memory; a segment is written right after a
+ * tick, so it delays no reading.
+ */
+import type { Channel, Sensor } from "../sensors/types.ts";
+import { nowUs } from "./clock.ts";
+import { TickStats } from "./stats.ts";
+
+interface Bound {
+  sensor: Sensor;
+  values: Float64Array;
+  series: Int32Array;
+}
+
+/** Where the rows of each tick go: the trace writer, or a sink that keeps nothing (`serve` without `--out`). */
+export interface RowSink {
+  seriesId(source: string, device: string, metric: string): number;
+  append(timeUs: number, series: number, value: number): void;
+  /** Write a segment when one is due; called right after a tick. */
+  maybeFlush(): boolean;
+}
+
+/** A sink that drops rows (for exporters that only need the latest values). */
+export class NullSink implements RowSink {
+  #n = 0;
+  seriesId(): number {
+    return this.#n++;
+  }
+  append(): void {}
+  maybeFlush(): boolean {
+    return false;
+  }
+}
+
+/** The latest value of every channel, for live status lines and exporters. */
+export interface LatestValue {
+  channel: Channel;
+  value: number;
+  timeUs: number;
+}
+
+export class Sampler {
+  readonly stats = new TickStats();
+  readonly intervalUs: number;
+  #bound: Bound[];
+  #writer: RowSink;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastTickUs = 0;
+  #running = false;
+  #startUs = 0;
+  #k = 0;
+  #latest: Map<string, LatestValue> = new Map();
+  #onTick?: (timeUs: number) => void;
+
+  constructor(
+    sensors: Sensor[],
+    writer: RowSink,
+    intervalMs: number,
+    onTick?: (timeUs: number) => void,
+  ) {
+    this.intervalUs = intervalMs * 1000;
+    this.#writer = writer;
+    this.#onTick = onTick;
+    this.#bound = sensors.map((sensor) => ({
+      sensor,
+      values: new Float64Array(sensor.channels.length),
+      series: Int32Array.from(
+        sensor.channels,
+        (c) => writer.seriesId(c.source, c.device, c.metric),
+      ),
+    }));
+  }
+
+  get sensors(): Sensor[] {
+    return this.#bound.map((b) => b.sensor);
+  }
+
+  /** Start ticking; the first tick runs at once. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#startUs = nowUs();
+    this.#k = 0;
+    this.#tick();
+  }
+
+  /** Stop the clock and take one last sample so the run's end is in the trace. */
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.sampleOnce(nowUs());
+  }
+
+  /** Read every sensor once at `timeUs` and hand the rows to the writer. */
+  sampleOnce(timeUs: number): void {
+    const w = this.#writer;
+    for (const b of this.#bound) {
+      b.values.fill(NaN);
+      try {
+        b.sensor.read(b.values, timeUs);
+      } catch (e) {
+        b.sensor.notes.push({
+          source: b.sensor.source,
+          status: "error",
+          message: `read failed: ${(e as Error).message}`,
+        });
+        continue;
+      }
+      const { values, series } = b;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v === v) w.append(timeUs, series[i], v); // v === v: not NaN
+      }
+    }
+  }
+
+  /** Latest value per channel (`source/device/metric` → value), updated each tick. */
+  latest(): Map<string, LatestValue> {
+    for (const b of this.#bound) {
+      b.sensor.channels.forEach((c, i) => {
+        const v = b.values[i];
+        if (v === v) {
+          this.#latest.set(`${c.source}/${c.device}/${c.metric}`, {
+            channel: c,
+            value: v,
+            timeUs: this.#lastTickUs,
+          });
+        }
+      });
+    }
+    return this.#latest;
+  }
+
+  #tick = (): void => {
+    if (!this.#running) return;
+    const deadline = this.#startUs + this.#k * this.intervalUs;
+    let t = nowUs();
+    if (t < deadline - 200) {
+      // timer fired early: wait for the deadline rather than sample early
+      this.#timer = setTimeout(this.#tick, (deadline - t) / 1000);
+      return;
+    }
+    this.sampleOnce(t);
+    this.#lastTickUs = t;
+    const readUs = nowUs() - t;
+    this.stats.record(t - deadline, readUs);
+    this.#writer.maybeFlush();
+    this.#onTick?.(t);
+    // next deadline in the future; deadlines that passed are skipped, not bunched
+    this.#k++;
+    t = nowUs();
+    let next = this.#startUs + this.#k * this.intervalUs;
+    if (next <= t) {
+      const behind = Math.floor((t - next) / this.intervalUs) + 1;
+      this.stats.skipped += behind;
+      this.#k += behind;
+      next = this.#startUs + this.#k * this.intervalUs;
+    }
+    this.#timer = setTimeout(this.#tick, Math.max(0, (next - t) / 1000));
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Every hardware source aimeter knows, in the order they are opened. Adding a
+ * source means adding its factory here. A source that is absent or unreadable
+ * gives notes (reason + fix), never an error.
+ */
+import type { Sensor, SensorFactory, SensorNote, SensorOptions } from "./types.ts";
+import { nvmlFactory } from "./nvml.ts";
+import { raplFactory } from "./rapl.ts";
+import { amdgpuFactory } from "./amdgpu.ts";
+import { hwmonFactory } from "./hwmon.ts";
+import { procFactory } from "./proc.ts";
+import { cpuEstimateFactory } from "./cpu_estimate.ts";
+
+export const FACTORIES: SensorFactory[] = [
+  nvmlFactory,
+  raplFactory,
+  amdgpuFactory,
+  hwmonFactory,
+  cpuEstimateFactory,
+  procFactory,
+];
+
+export interface OpenedSensors {
+  sensors: Sensor[];
+  notes: SensorNote[];
+}
+
+/** Open every source; `only` restricts to the named sources (e.g. for tests or `--sources`). */
+export function openSensors(opts: SensorOptions, only?: string[]): OpenedSensors {
+  const sensors: Sensor[] = [];
+  const notes: SensorNote[] = [];
+  for (const f of FACTORIES) {
+    if (only && !only.includes(f.source)) continue;
+    let r: ReturnType<SensorFactory["open"]>;
+    try {
+      r = f.open(opts);
+    } catch (e) {
+      notes.push({
+        source: f.source,
+        status: "error",
+        message: `could not open: ${(e as Error).message}`,
+      });
+      continue;
+    }
+    notes.push(...r.notes);
+    if (r.sensor) sensors.push(r.sensor);
+  }
+  return { sensors, notes };
+}
+
+export function closeSensors(sensors: Sensor[]): void {
+  for (const s of sensors) {
+    try {
+      s.close();
+    } catch {
+      // closing is best effort
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Encoding a batch of trace rows as one complete Parquet file (a segment or
+ * a row group of the final trace), and the compressors both sides need.
+ *
+ * Choices (measured in BENCHMARKS.md): rows sorted by series then time; time
+ * as DELTA_BINARY_PACKED INT64 micros; strings dictionary-encoded; values as
+ * BYTE_STREAM_SPLIT doubles; ZSTD from `node:zlib` (readable by DuckDB,
+ * pandas/pyarrow, Polars and hyparquet-compressors).
+ */
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
+import { zstdCompressSync } from "node:zlib";
+import { PARQUET_SCHEMA } from "./schema.ts";
+import type { RowBatch, SeriesId } from "./batch.ts";
+
+export const COMPRESSORS = {
+  ZSTD: (input: Uint8Array) => new Uint8Array(zstdCompressSync(input)),
+};
+
+export interface ColumnsForParquet {
+  time: BigInt64Array;
+  host: string[];
+  source: string[];
+  device: string[];
+  metric: string[];
+  value: Float64Array;
+}
+
+/** Columns of a batch in series-then-time order, ready for the writer. */
+export function batchColumns(batch: RowBatch, series: SeriesId[], host: string): ColumnsForParquet {
+  const order = batch.orderBySeries();
+  const n = order.length;
+  const time = new BigInt64Array(n);
+  const value = new Float64Array(n);
+  const hostCol = new Array<string>(n).fill(host);
+  const source = new Array<string>(n), device = new Array<string>(n), metric = new Array<string>(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const s = series[batch.series[i]];
+    time[k] = BigInt(Math.round(batch.time[i]));
+    value[k] = batch.value[i];
+    source[k] = s.source;
+    device[k] = s.device;
+    metric[k] = s.metric;
+  }
+  return { time, host: hostCol, source, device, metric, value };
+}
+
+// deno-lint-ignore no-explicit-any
+function columnData(c: ColumnsForParquet): any[] {
+  return [
+    { name: "time", data: c.time, encoding: "DELTA_BINARY_PACKED" },
+    { name: "host", data: c.host },
+    { name: "source", data: c.source },
+    { name: "device", data: c.device },
+    { name: "metric", data: c.metric },
+    { name: "value", data: c.value, encoding: "BYTE_STREAM_SPLIT" },
+  ];
+}
+
+/** A Parquet file writer that row groups can be appended to, ending with `finish()`. */
+export function openParquet(
+  writer: { appendUint32(v: number): void } & object,
+  kv: Record<string, string>,
+): ParquetWriter {
+  return new ParquetWriter({
+    // deno-lint-ignore no-explicit-any
+    writer: writer as any,
+    schema: PARQUET_SCHEMA,
+    codec: "ZSTD",
+    compressors: COMPRESSORS,
+    kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
+    createdBy: "aimeter",
+  });
+}
+
+export function writeRowGroup(pw: ParquetWriter, c: ColumnsForParquet): void {
+  if (c.time.length === 0) return;
+  pw.write({ columnData: columnData(c), rowGroupSize: c.time.length + 1 });
+}
+
+/** One complete Parquet file in memory. */
+export function encodeParquet(c: ColumnsForParquet, kv: Record<string, string>): Uint8Array {
+  const bw = new ByteWriter();
+  const pw = openParquet(bw, kv);
+  writeRowGroup(pw, c);
+  pw.finish();
+  return new Uint8Array(bw.getBuffer());
+}

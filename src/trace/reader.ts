@@ -1,0 +1,264 @@
+/**
+ * Reading traces back: a finished `trace.parquet` / `trace.csv`, a run folder,
+ * or the segments of an unfinished run (`trace.parts/`, left by a crash or a
+ * SIGKILL). Parquet is streamed row group by row group, so a reader that only
+ * aggregates never holds the whole trace as objects.
+ */
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead } from "hyparquet";
+import { zstdDecompressSync } from "node:zlib";
+import type { ColumnsForParquet } from "./parquet_codec.ts";
+import { parseCsvTrace, TraceFormatError } from "./csv_codec.ts";
+import { META_KEY, type TraceMeta } from "./schema.ts";
+
+export { TraceFormatError };
+
+const DECOMPRESSORS = {
+  ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)),
+};
+const PARSERS = { timestampFromMicroseconds: (v: bigint | number) => v };
+
+/** Segment files of an unfinished Parquet trace, in order. */
+export function listSegments(partsDir: string): string[] {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(partsDir)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^seg-\d+\.parquet$/.test(n)).sort().map((n) => `${partsDir}/${n}`);
+}
+
+/** Row groups of one Parquet trace file as columns. */
+export async function* readParquetColumns(file: string): AsyncGenerator<ColumnsForParquet> {
+  let buf;
+  let metadata;
+  try {
+    buf = await asyncBufferFromFile(file);
+    metadata = await parquetMetadataAsync(buf);
+  } catch (e) {
+    throw new TraceFormatError(`${file}: not a readable Parquet file (${(e as Error).message})`);
+  }
+  const names = metadata.schema.slice(1).map((s) => s.name);
+  for (const col of ["time", "host", "source", "device", "metric", "value"]) {
+    if (!names.includes(col)) {
+      throw new TraceFormatError(`${file}: not an aimeter trace (no '${col}' column)`);
+    }
+  }
+  let rowStart = 0;
+  for (const rg of metadata.row_groups) {
+    const n = Number(rg.num_rows);
+    // deno-lint-ignore no-explicit-any
+    const cols: Record<string, any[]> = {};
+    await parquetRead({
+      file: buf,
+      metadata,
+      rowStart,
+      rowEnd: rowStart + n,
+      columns: ["time", "host", "source", "device", "metric", "value"],
+      compressors: DECOMPRESSORS,
+      // deno-lint-ignore no-explicit-any
+      parsers: PARSERS as any,
+      onChunk: (chunk) => {
+        const arr = (cols[chunk.columnName] ??= []);
+        const data = chunk.columnData as ArrayLike<unknown>;
+        for (let i = 0; i < data.length; i++) arr.push(data[i]);
+      },
+    });
+    rowStart += n;
+    const time = new BigInt64Array(n);
+    const value = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      time[i] = BigInt(cols.time[i]);
+      value[i] = Number(cols.value[i]);
+    }
+    yield {
+      time,
+      host: cols.host as string[],
+      source: cols.source as string[],
+      device: cols.device as string[],
+      metric: cols.metric as string[],
+      value,
+    };
+  }
+}
+
+/** TraceMeta from a Parquet file's key-value metadata, if present. */
+export async function parquetMeta(file: string): Promise<TraceMeta | undefined> {
+  const buf = await asyncBufferFromFile(file);
+  const md = await parquetMetadataAsync(buf);
+  const kv = md.key_value_metadata?.find((e) => e.key === META_KEY);
+  return kv?.value ? JSON.parse(kv.value) : undefined;
+}
+
+export interface TraceLocation {
+  /** Files holding the rows, in order. */
+  files: string[];
+  format: "parquet" | "csv";
+  /** The run folder, when the trace is in one. */
+  dir?: string;
+  /** False when only segments of an unfinished run were found. */
+  complete: boolean;
+}
+
+/** Find the trace behind a path given by the user (file or run folder). */
+export function locateTrace(path: string): TraceLocation {
+  let stat: Deno.FileInfo;
+  try {
+    stat = Deno.statSync(path);
+  } catch {
+    throw new TraceFormatError(`${path}: no such file or folder`);
+  }
+  if (stat.isFile) {
+    if (path.endsWith(".csv")) return { files: [path], format: "csv", complete: true };
+    return { files: [path], format: "parquet", complete: true };
+  }
+  const dir = path.replace(/\/+$/, "");
+  const exists = (p: string) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (exists(`${dir}/trace.parquet`)) {
+    return { files: [`${dir}/trace.parquet`], format: "parquet", dir, complete: true };
+  }
+  const segs = listSegments(`${dir}/trace.parts`);
+  if (segs.length) return { files: segs, format: "parquet", dir, complete: false };
+  if (exists(`${dir}/trace.csv`)) {
+    return {
+      files: [`${dir}/trace.csv`],
+      format: "csv",
+      dir,
+      complete: exists(`${dir}/summary.json`),
+    };
+  }
+  if (dir.endsWith("trace.parts") && listSegments(dir).length) {
+    return { files: listSegments(dir), format: "parquet", complete: false };
+  }
+  throw new TraceFormatError(
+    `${path}: no trace here (looked for trace.parquet, trace.parts/, trace.csv)`,
+  );
+}
+
+/** One time series of a trace. Times in unix µs, ascending. */
+export interface Series {
+  host: string;
+  source: string;
+  device: string;
+  metric: string;
+  /** `source/device/metric` */
+  key: string;
+  times: Float64Array;
+  values: Float64Array;
+}
+
+export interface Trace {
+  meta: TraceMeta | undefined;
+  series: Series[];
+  rows: number;
+  location: TraceLocation;
+}
+
+/** A chunk of rows in column form, as streamed by `scanTrace`. */
+export interface RowChunk {
+  time: ArrayLike<number | bigint>;
+  host: string[];
+  source: string[];
+  device: string[];
+  metric: string[];
+  value: ArrayLike<number>;
+}
+
+/** Stream a trace chunk by chunk (a Parquet row group, or the whole CSV). */
+export async function* scanTrace(loc: TraceLocation): AsyncGenerator<RowChunk> {
+  if (loc.format === "csv") {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(loc.files[0]);
+    } catch (e) {
+      throw new TraceFormatError(`${loc.files[0]}: cannot read (${(e as Error).message})`);
+    }
+    const rows = parseCsvTrace(text, loc.files[0]);
+    yield {
+      time: rows.map((r) => r.time),
+      host: rows.map((r) => r.host),
+      source: rows.map((r) => r.source),
+      device: rows.map((r) => r.device),
+      metric: rows.map((r) => r.metric),
+      value: rows.map((r) => r.value),
+    };
+    return;
+  }
+  for (const f of loc.files) yield* readParquetColumns(f);
+}
+
+/** The run metadata of a trace: meta.json beside it, else the Parquet key-value metadata. */
+export async function readMeta(loc: TraceLocation): Promise<TraceMeta | undefined> {
+  if (loc.dir) {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${loc.dir}/meta.json`));
+    } catch {
+      // fall through to the file's own metadata
+    }
+  }
+  if (loc.format === "parquet") {
+    for (const f of loc.files) {
+      const m = await parquetMeta(f).catch(() => undefined);
+      if (m) return m;
+    }
+  }
+  return undefined;
+}
+
+/** Read a whole trace into series (for reports and analysis of ordinary size). */
+export async function readTrace(path: string): Promise<Trace> {
+  const location = locateTrace(path);
+  const meta = await readMeta(location);
+  const acc = new Map<string, { s: Series; t: number[]; v: number[] }>();
+  let rows = 0;
+  for await (const c of scanTrace(location)) {
+    const n = c.value.length;
+    rows += n;
+    let lastKey = "";
+    let cur: { s: Series; t: number[]; v: number[] } | undefined;
+    for (let i = 0; i < n; i++) {
+      const k = `${c.host[i]}\u0000${c.source[i]}\u0000${c.device[i]}\u0000${c.metric[i]}`;
+      if (k !== lastKey) {
+        lastKey = k;
+        cur = acc.get(k);
+        if (!cur) {
+          const s: Series = {
+            host: c.host[i],
+            source: c.source[i],
+            device: c.device[i],
+            metric: c.metric[i],
+            key: `${c.source[i]}/${c.device[i]}/${c.metric[i]}`,
+            times: new Float64Array(0),
+            values: new Float64Array(0),
+          };
+          acc.set(k, cur = { s, t: [], v: [] });
+        }
+      }
+      cur!.t.push(Number(c.time[i]));
+      cur!.v.push(c.value[i]);
+    }
+  }
+  const series: Series[] = [];
+  for (const { s, t, v } of acc.values()) {
+    const order = t.map((_, i) => i);
+    let sorted = true;
+    for (let i = 1; i < t.length; i++) if (t[i] < t[i - 1]) sorted = false;
+    if (!sorted) order.sort((a, b) => t[a] - t[b]);
+    s.times = Float64Array.from(order, (i) => t[i]);
+    s.values = Float64Array.from(order, (i) => v[i]);
+    series.push(s);
+  }
+  series.sort((a, b) =>
+    a.host.localeCompare(b.host) || a.source.localeCompare(b.source) ||
+    a.device.localeCompare(b.device, undefined, { numeric: true }) ||
+    a.metric.localeCompare(b.metric)
+  );
+  return { meta, series, rows, location };
+}
