@@ -230,7 +230,11 @@ export const NVML_SYMBOLS = {
   nvmlDeviceGetPciInfo_v3: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 5471
   nvmlDeviceGetArchitecture: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 8462
   nvmlDeviceGetPowerUsage: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6558 mW
-  nvmlDeviceGetTotalEnergyConsumption: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6617 mJ
+  nvmlDeviceGetTotalEnergyConsumption: {
+    parameters: [DEV, "buffer"],
+    result: "i32",
+    optional: true,
+  }, // 6617 mJ
   nvmlDeviceGetEnforcedPowerLimit: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6638 mW
   nvmlDeviceGetUtilizationRates: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 7088
   nvmlDeviceGetMemoryInfo: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6708
@@ -238,8 +242,16 @@ export const NVML_SYMBOLS = {
   nvmlDeviceGetTemperature: { parameters: [DEV, "i32", "buffer"], result: "i32", optional: true }, // 5958
   nvmlDeviceGetClockInfo: { parameters: [DEV, "i32", "buffer"], result: "i32", optional: true }, // 5629 MHz
   nvmlDeviceGetFieldValues: { parameters: [DEV, "i32", "buffer"], result: "i32", optional: true }, // 10230
-  nvmlDeviceGetCurrentClocksEventReasons: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6121 (12.2+)
-  nvmlDeviceGetCurrentClocksThrottleReasons: { parameters: [DEV, "buffer"], result: "i32", optional: true }, // 6126 (deprecated)
+  nvmlDeviceGetCurrentClocksEventReasons: {
+    parameters: [DEV, "buffer"],
+    result: "i32",
+    optional: true,
+  }, // 6121 (12.2+)
+  nvmlDeviceGetCurrentClocksThrottleReasons: {
+    parameters: [DEV, "buffer"],
+    result: "i32",
+    optional: true,
+  }, // 6126 (deprecated)
   // Process lists take milliseconds on real drivers (4.5 ms measured, hardware notes §2.4).
   nvmlDeviceGetComputeRunningProcesses_v3: {
     parameters: [DEV, "buffer", "buffer"],
@@ -386,7 +398,9 @@ export class GpmMetricsRequest {
     this.#words = new BigUint64Array(this.buf.buffer, 0, 3);
     this.#view.setUint32(0, NVML_GPM_METRICS_GET_VERSION, true);
     this.#view.setUint32(4, metricIds.length, true);
-    metricIds.forEach((id, i) => this.#view.setUint32(GPM_METRICS_HEADER + i * GPM_METRIC_SIZE, id, true));
+    metricIds.forEach((id, i) =>
+      this.#view.setUint32(GPM_METRICS_HEADER + i * GPM_METRIC_SIZE, id, true)
+    );
   }
   setSamples(s1: GpmSample, s2: GpmSample): void {
     this.#words[1] = s1.addr; // offset 8: sample1
@@ -397,7 +411,9 @@ export class GpmMetricsRequest {
   }
   value(i: number): number {
     const o = GPM_METRICS_HEADER + i * GPM_METRIC_SIZE;
-    return this.#view.getInt32(o + 4, true) === NVML_SUCCESS ? this.#view.getFloat64(o + 8, true) : NaN;
+    return this.#view.getInt32(o + 4, true) === NVML_SUCCESS
+      ? this.#view.getFloat64(o + 8, true)
+      : NaN;
   }
 }
 
@@ -468,7 +484,11 @@ export class Nvml {
   }
 
   #missing(fn: string): never {
-    throw new NvmlError(NVML_ERROR_FUNCTION_NOT_FOUND, fn, `${fn} is not in this NVML library (old driver)`);
+    throw new NvmlError(
+      NVML_ERROR_FUNCTION_NOT_FOUND,
+      fn,
+      `${fn} is not in this NVML library (old driver)`,
+    );
   }
 
   init(): void {
@@ -495,7 +515,11 @@ export class Nvml {
     return cString(buf);
   }
 
-  #deviceString(fnName: "nvmlDeviceGetName" | "nvmlDeviceGetUUID", dev: NvmlDevice, size: number): string {
+  #deviceString(
+    fnName: "nvmlDeviceGetName" | "nvmlDeviceGetUUID",
+    dev: NvmlDevice,
+    size: number,
+  ): string {
     const fn = this.sym[fnName];
     if (fn === null) this.#missing(fnName);
     const buf = this.#str.subarray(0, size);
@@ -517,7 +541,10 @@ export class Nvml {
   }
 
   deviceHandleByIndex(index: number): NvmlDevice {
-    this.check(this.sym.nvmlDeviceGetHandleByIndex_v2(index, this.#ptr), "nvmlDeviceGetHandleByIndex_v2");
+    this.check(
+      this.sym.nvmlDeviceGetHandleByIndex_v2(index, this.#ptr),
+      "nvmlDeviceGetHandleByIndex_v2",
+    );
     return Deno.UnsafePointer.create(this.#ptr[0]);
   }
 
@@ -652,7 +679,13 @@ export class Nvml {
     for (let attempt = 0; attempt < 4; attempt++) {
       list.countBuf[0] = list.capacity;
       const rc = await fn(dev, list.countBuf, list.buf);
-      if (this.#closed) throw new NvmlError(NVML_ERROR_UNINITIALIZED, "nvmlDeviceGetComputeRunningProcesses_v3", "closed");
+      if (this.#closed) {
+        throw new NvmlError(
+          NVML_ERROR_UNINITIALIZED,
+          "nvmlDeviceGetComputeRunningProcesses_v3",
+          "closed",
+        );
+      }
       if (rc === NVML_ERROR_INSUFFICIENT_SIZE) {
         list.grow(Math.max(list.countBuf[0] + 8, list.capacity * 2));
         continue;
@@ -661,7 +694,11 @@ export class Nvml {
       list.count = Math.min(list.countBuf[0], list.capacity);
       return;
     }
-    throw new NvmlError(NVML_ERROR_INSUFFICIENT_SIZE, "nvmlDeviceGetComputeRunningProcesses_v3", this.errorString(NVML_ERROR_INSUFFICIENT_SIZE));
+    throw new NvmlError(
+      NVML_ERROR_INSUFFICIENT_SIZE,
+      "nvmlDeviceGetComputeRunningProcesses_v3",
+      this.errorString(NVML_ERROR_INSUFFICIENT_SIZE),
+    );
   }
 
   /** PCIe throughput in KB/s over a 20 ms window (blocks ~20 ms on a worker thread). */

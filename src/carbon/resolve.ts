@@ -228,13 +228,11 @@ export function checkPue(v: number, what = "--pue"): number {
 export function parseTimeUs(s: string): number {
   const t = s.trim();
   if (/^-?\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1e6);
-  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(t) || !/T|\d \d/.test(t) ? t : t + "Z";
-  const ms = Date.parse(
-    iso.includes("T") || /^\d{4}-\d\d-\d\d$/.test(iso) ? iso : iso.replace(" ", "T"),
-  );
+  let iso = /^\d{4}-\d\d-\d\d \d/.test(t) ? t.replace(" ", "T") : t;
+  if (iso.includes("T") && !/([zZ]|[+-]\d\d:?\d\d)$/.test(iso)) iso += "Z";
+  const ms = Date.parse(iso);
   if (!Number.isFinite(ms)) return NaN;
-  // keep sub-millisecond digits when given
-  const frac = /\.(\d{4,6})/.exec(t);
+  const frac = /T[\d:]+\.(\d{4,6})/.exec(iso); // keep microseconds when given
   return frac ? Math.floor(ms / 1000) * 1e6 + Number(frac[1].padEnd(6, "0")) : ms * 1000;
 }
 

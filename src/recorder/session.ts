@@ -96,7 +96,13 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   };
   let writer: TraceWriter;
   try {
-    writer = new TraceWriter({ dir, format: cfg.format, meta });
+    writer = new TraceWriter({
+      dir,
+      format: cfg.format,
+      meta,
+      // how often a complete segment is written (the most a crash can lose); 5 s by default
+      segmentSeconds: Number(Deno.env.get("AIMETER_SEGMENT_SECONDS")) || 5,
+    });
   } catch (e) {
     closeSensors(sensors);
     throw new Error(`cannot write the run folder ${dir}: ${(e as Error).message}`);
