@@ -209,7 +209,7 @@ export const PROCESS_INFO_SIZE = 24;
 const GPM_METRIC_SIZE = 40;
 const GPM_METRICS_HEADER = 24;
 
-/** `nvmlUnsignedValue` of a u64 held in two u32 halves of a Uint32Array (little endian). */
+/** A u64 out-param read as two u32 halves (little endian): no BigInt allocation. */
 function u64(halves: Uint32Array, i = 0): number {
   return halves[i] + halves[i + 1] * 4294967296;
 }
@@ -266,6 +266,21 @@ export const NVML_SYMBOLS = {
     optional: true,
     nonblocking: true,
   }, // 5590
+  // Deno 2.9.6: an absent symbol declared `optional` AND `nonblocking` is not null but a
+  // function throwing "Invalid FFI symbol name". These blocking aliases (never called)
+  // tell whether the two nonblocking symbols above exist.
+  hasComputeRunningProcesses_v3: {
+    name: "nvmlDeviceGetComputeRunningProcesses_v3",
+    parameters: [DEV, "buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  hasPcieThroughput: {
+    name: "nvmlDeviceGetPcieThroughput",
+    parameters: [DEV, "i32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
   // GPM, Hopper+ (12.2.140 header, GPM Functions).
   nvmlGpmQueryDeviceSupport: { parameters: [DEV, "buffer"], result: "i32", optional: true },
   nvmlGpmSampleAlloc: { parameters: ["buffer"], result: "i32", optional: true },
@@ -275,6 +290,12 @@ export const NVML_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type NvmlSymbolName = keyof typeof NVML_SYMBOLS;
+
+/** Nonblocking symbols whose presence is read from a blocking alias (see NVML_SYMBOLS). */
+const PRESENCE_ALIAS: Partial<Record<NvmlSymbolName, NvmlSymbolName>> = {
+  nvmlDeviceGetComputeRunningProcesses_v3: "hasComputeRunningProcesses_v3",
+  nvmlDeviceGetPcieThroughput: "hasPcieThroughput",
+};
 type NvmlSymbols = Deno.DynamicLibrary<typeof NVML_SYMBOLS>["symbols"];
 
 /** An `nvmlDevice_t` handle. */
@@ -453,7 +474,11 @@ export class Nvml {
       lib = Deno.dlopen(path, NVML_SYMBOLS);
     } catch (e) {
       if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) throw e;
-      const reason = e instanceof Error ? e.message : String(e);
+      // Deno's message repeats its prefix: "Could not open library: Could not open library: x.so: ..."
+      const reason = (e instanceof Error ? e.message : String(e)).replace(
+        /^(Could not open library: )+/,
+        "",
+      );
       throw new NvmlError(NVML_ERROR_LIBRARY_NOT_FOUND, "dlopen", reason);
     }
     return new Nvml(path, lib);
@@ -461,7 +486,8 @@ export class Nvml {
 
   /** Whether the loaded library exports this (optional) symbol. */
   has(name: NvmlSymbolName): boolean {
-    return this.sym[name] !== null;
+    const alias = PRESENCE_ALIAS[name];
+    return this.sym[alias ?? name] !== null;
   }
 
   /** Words for a return code: `nvmlErrorString`, else a table from nvml.h. Cached. */
@@ -675,7 +701,9 @@ export class Nvml {
    */
   async computeRunningProcesses(dev: NvmlDevice, list: ProcessList): Promise<void> {
     const fn = this.sym.nvmlDeviceGetComputeRunningProcesses_v3;
-    if (fn === null) this.#missing("nvmlDeviceGetComputeRunningProcesses_v3");
+    if (fn === null || !this.has("nvmlDeviceGetComputeRunningProcesses_v3")) {
+      this.#missing("nvmlDeviceGetComputeRunningProcesses_v3");
+    }
     for (let attempt = 0; attempt < 4; attempt++) {
       list.countBuf[0] = list.capacity;
       const rc = await fn(dev, list.countBuf, list.buf);
@@ -704,7 +732,9 @@ export class Nvml {
   /** PCIe throughput in KB/s over a 20 ms window (blocks ~20 ms on a worker thread). */
   async pcieThroughputKBps(dev: NvmlDevice, counter: number): Promise<number> {
     const fn = this.sym.nvmlDeviceGetPcieThroughput;
-    if (fn === null) this.#missing("nvmlDeviceGetPcieThroughput");
+    if (fn === null || !this.has("nvmlDeviceGetPcieThroughput")) {
+      this.#missing("nvmlDeviceGetPcieThroughput");
+    }
     const out = new Uint32Array(1);
     this.check(await fn(dev, counter, out), "nvmlDeviceGetPcieThroughput");
     return out[0];

@@ -49,9 +49,12 @@ Deno.test("amdgpuFactory: a card at a constant 150 W integrates to within 2% ove
   mi210(fake);
   const { sensor, notes } = amdgpuFactory.open(opts(fake.root));
   assert.ok(sensor, JSON.stringify(notes));
-  assert.deepEqual(sensor.devices.map((d) => [d.device, d.source, d.total, d.energyMethod, d.name]), [
-    ["card1", "amdgpu", "gpu", "power-integral", "AMD Instinct MI210"],
-  ]);
+  assert.deepEqual(
+    sensor.devices.map((d) => [d.device, d.source, d.total, d.energyMethod, d.name]),
+    [
+      ["card1", "amdgpu", "gpu", "power-integral", "AMD Instinct MI210"],
+    ],
+  );
   const nowUs = () => Math.round(performance.timeOrigin * 1000 + performance.now() * 1000);
   const t0 = nowUs();
   let r = readAt(sensor, t0);

@@ -434,3 +434,33 @@ Deno.test("aimeter carbon command: explain, convert, list, errors", async () => 
   await assert.rejects(run(["--region", "Frnace"]), CarbonUsageError);
   await assert.rejects(run(["--region", "FR", "--pue", "0.5"]), CarbonUsageError);
 });
+
+Deno.test("carbonDevicesFrom: summary devices + trace series → computeCarbon input", async () => {
+  const { carbonDevicesFrom } = await import("../src/carbon/from_trace.ts");
+  const devs = carbonDevicesFrom(
+    [
+      {
+        host: "n1",
+        source: "nvml",
+        device: "gpu0",
+        name: "NVIDIA A100",
+        energy_j: 200,
+        total: "gpu",
+      },
+      { host: "n1", source: "rapl", device: "package-0/core", energy_j: 50, total: "none" },
+      { host: "n1", source: "rapl", device: "package-1", energy_j: null, total: "cpu" },
+    ],
+    [{
+      host: "n1",
+      source: "nvml",
+      device: "gpu0",
+      metric: "energy_j",
+      times: [s(0), s(1), s(2)],
+      values: [0, 100, 200],
+    }],
+  );
+  assert.equal(devs.length, 2);
+  assert.deepEqual(devs[0].series, [[s(0), 0], [s(1), 100], [s(2), 200]]);
+  assert.equal(devs[1].counted, false);
+  assert.equal(devs[1].series, undefined);
+});

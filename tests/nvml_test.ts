@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { fallbackErrorWords, Nvml, NvmlError } from "../ffi/nvml.ts";
-import { type NvmlSensor, nvmlFactory, resolveGpuSelection } from "../src/sensors/nvml.ts";
+import { nvmlFactory, type NvmlSensor, resolveGpuSelection } from "../src/sensors/nvml.ts";
 import type { SensorOptions } from "../src/sensors/types.ts";
 import { nvmlDoublePath, withDoubleEnv } from "./helpers/nvml_double.ts";
 
@@ -110,7 +110,9 @@ Deno.test("without an energy counter, energy_j integrates power_w within 1%", as
     assert.ok(sensor);
     const s = sensor as NvmlSensor;
     assert.equal(s.devices[0].energyMethod, "power-integral");
-    assert.ok(notes.some((n) => /no energy counter/.test(n.message) && /Not Supported/.test(n.message)));
+    assert.ok(
+      notes.some((n) => /no energy counter/.test(n.message) && /Not Supported/.test(n.message)),
+    );
     const run = await sample(s, 2000, 20);
     await done(s);
     const truth = trueEnergy(0, run.times[0] / 1e6, run.times.at(-1)! / 1e6);
@@ -144,15 +146,24 @@ Deno.test("a missing library: null sensor and one clear line with the fix", () =
   const bare = nvmlFactory.open(options("libnvidia-ml-absent.so.1"));
   assert.equal(bare.sensor, null);
   assert.equal(bare.notes.length, 1);
-  assert.match(bare.notes[0].message, /NVML library libnvidia-ml-absent\.so\.1 not found: no NVIDIA driver/);
+  assert.match(
+    bare.notes[0].message,
+    /NVML library libnvidia-ml-absent\.so\.1 not found: no NVIDIA driver/,
+  );
   assert.match(bare.notes[0].fix!, /--nvml-lib PATH/);
   assert.equal(bare.notes[0].status, "not-found");
 
   const path = nvmlFactory.open(options("/nonexistent/dir/libnvidia-ml.so.1"));
   assert.equal(path.sensor, null);
-  assert.match(path.notes[0].message, /\/nonexistent\/dir\/libnvidia-ml\.so\.1 could not be loaded/);
+  assert.match(
+    path.notes[0].message,
+    /\/nonexistent\/dir\/libnvidia-ml\.so\.1 could not be loaded/,
+  );
 
-  assert.throws(() => Nvml.load("/nonexistent/x.so"), (e) => e instanceof NvmlError && e.code === 12);
+  assert.throws(
+    () => Nvml.load("/nonexistent/x.so"),
+    (e) => e instanceof NvmlError && e.code === 12,
+  );
 });
 
 Deno.test("three GPUs: distinct names and UUIDs, devices gpu0..gpu2, full channel set", async () => {
@@ -205,9 +216,17 @@ Deno.test("three GPUs: distinct names and UUIDs, devices gpu0..gpu2, full channe
     assert.equal(v[slot(s, "gpu2", "temp_c")], 42);
     assert.equal(v[slot(s, "gpu2", "sm_clock_mhz")], 1520);
     assert.equal(v[slot(s, "gpu0", "power_limit_w")], 700);
-    assert.equal(v[slot(s, "gpu0", "throttle_reasons")], 1, "clocks event reasons, not the deprecated call");
-    const tx = run.rows.map((r) => r[slot(s, "gpu1", "pcie_tx_bytes_per_s")]).filter((x) => x === x);
-    const rx = run.rows.map((r) => r[slot(s, "gpu1", "pcie_rx_bytes_per_s")]).filter((x) => x === x);
+    assert.equal(
+      v[slot(s, "gpu0", "throttle_reasons")],
+      1,
+      "clocks event reasons, not the deprecated call",
+    );
+    const tx = run.rows.map((r) => r[slot(s, "gpu1", "pcie_tx_bytes_per_s")]).filter((x) =>
+      x === x
+    );
+    const rx = run.rows.map((r) => r[slot(s, "gpu1", "pcie_rx_bytes_per_s")]).filter((x) =>
+      x === x
+    );
     assert.deepEqual(tx, [2000 * 1024], "one PCIe value per query");
     assert.deepEqual(rx, [4000 * 1024]);
     assert.ok(run.maxReadMs < 15, `read() stalled ${run.maxReadMs} ms`);
@@ -222,7 +241,9 @@ Deno.test("--gpus keeps GPUs by index and by UUID prefix; unknown entries are no
     const uuid0 = all.devices[0].uuid!;
     await done(all);
 
-    const { sensor, notes } = nvmlFactory.open(options(lib, { gpus: ["2", uuid0.slice(0, 12), "7"] }));
+    const { sensor, notes } = nvmlFactory.open(
+      options(lib, { gpus: ["2", uuid0.slice(0, 12), "7"] }),
+    );
     assert.ok(sensor);
     assert.deepEqual(sensor.devices.map((d) => d.device), ["gpu0", "gpu2"]);
     assert.ok(sensor.channels.every((c) => c.device !== "gpu1"));
@@ -253,7 +274,10 @@ Deno.test("resolveGpuSelection: explicit lists, all, and auto from the environme
   );
   assert.deepEqual(resolveGpuSelection("auto", { CUDA_VISIBLE_DEVICES: "2,-1,3" }), ["2"]);
   assert.deepEqual(
-    resolveGpuSelection("auto", { CUDA_VISIBLE_DEVICES: "", NVIDIA_VISIBLE_DEVICES: "GPU-aa,GPU-bb" }),
+    resolveGpuSelection("auto", {
+      CUDA_VISIBLE_DEVICES: "",
+      NVIDIA_VISIBLE_DEVICES: "GPU-aa,GPU-bb",
+    }),
     ["GPU-aa", "GPU-bb"],
   );
   for (const v of ["all", "none", "void"]) {
@@ -277,7 +301,10 @@ Deno.test("process attribution: the command's pids vs others, without stalling r
   }, async () => {
     const s = openSensor(options(lib, { rootPid: () => me }));
     const run = await sample(s, 400, 20);
-    assert.ok(run.maxReadMs < 15, `read() stalled ${run.maxReadMs} ms behind a 150 ms process query`);
+    assert.ok(
+      run.maxReadMs < 15,
+      `read() stalled ${run.maxReadMs} ms behind a 150 ms process query`,
+    );
     const last = (dev: string, m: string) => {
       const vals = run.rows.map((r) => r[slot(s, dev, m)]).filter((x) => x === x);
       assert.equal(vals.length, 1, `${dev} ${m}: one value per query`);
@@ -310,8 +337,7 @@ Deno.test("GPM metrics (Hopper+) when nvmlGpmQueryDeviceSupport says so", async 
     assert.equal(s.devices[1].attributes?.gpm, true);
     const run = await sample(s, 450, 30);
     await done(s);
-    const seen = (m: string) =>
-      run.rows.map((r) => r[slot(s, "gpu1", m)]).filter((x) => x === x);
+    const seen = (m: string) => run.rows.map((r) => r[slot(s, "gpu1", m)]).filter((x) => x === x);
     assert.ok(seen("sm_active_pct").length >= 2, "GPM values on ticks ≥ 100 ms apart");
     assert.ok(seen("sm_active_pct").length < run.rows.length, "not on every 30 ms tick");
     assert.equal(seen("sm_active_pct")[0], 61);
@@ -335,13 +361,19 @@ Deno.test("an old library: optional symbols absent, fallbacks used, channels ski
     const s = sensor as NvmlSensor;
     assert.deepEqual(s.devices.map((d) => d.energyMethod), ["power-integral", "power-integral"]);
     const metrics = s.channels.map((c) => c.metric);
-    for (const m of ["power_instant_w", "process_count", "sm_active_pct"]) assert.ok(!metrics.includes(m));
+    for (const m of ["power_instant_w", "process_count", "sm_active_pct"]) {
+      assert.ok(!metrics.includes(m));
+    }
     const inst = notes.filter((n) => n.message.startsWith("power_instant_w"));
     assert.equal(inst.length, 1, "one note per unsupported metric");
     assert.match(inst[0].message, /gpu0, gpu1/);
     const run = await sample(s, 200, 20);
     await done(s);
-    assert.equal(run.rows.at(-1)![slot(s, "gpu0", "throttle_reasons")], 5, "deprecated ThrottleReasons fallback");
+    assert.equal(
+      run.rows.at(-1)![slot(s, "gpu0", "throttle_reasons")],
+      5,
+      "deprecated ThrottleReasons fallback",
+    );
     assert.ok(run.rows.at(-1)![slot(s, "gpu0", "energy_j")] > 0);
   });
 });
@@ -363,5 +395,25 @@ Deno.test("effective update period of power and energy readings", async () => {
     await done(s);
     const p = s.updatePeriods().gpu0.power_w;
     assert.ok(p !== null && p < 0.05, `continuous power changes every tick: ${p}`);
+  });
+});
+
+Deno.test("a failing read is NaN that tick and one counted note, not one note per tick", async () => {
+  const lib = nvmlDoublePath();
+  await withDoubleEnv({ NVML_DOUBLE_DEVICES: 1, NVML_DOUBLE_TEMP_ERROR: 15 }, async () => {
+    const s = openSensor(options(lib));
+    const it = slot(s, "gpu0", "temp_c");
+    assert.ok(it >= 0, "an error other than NOT_SUPPORTED keeps the channel");
+    const run = await sample(s, 150, 10);
+    await done(s);
+    assert.ok(run.rows.every((r) => Number.isNaN(r[it])));
+    assert.ok(
+      run.rows.every((r) => r[slot(s, "gpu0", "power_w")] > 0),
+      "other channels unaffected",
+    );
+    const errs = s.notes.filter((n) => n.status === "error");
+    assert.equal(errs.length, 1);
+    assert.match(errs[0].message, /gpu0 temp_c: .*GPU is lost.*NVML_ERROR_GPU_IS_LOST/);
+    assert.match(errs[0].message, new RegExp(`\\(${run.rows.length} times\\)`));
   });
 });

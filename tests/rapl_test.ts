@@ -15,7 +15,9 @@ function opts(sysfsRoot: string): SensorOptions {
   return { sysfsRoot, procfsRoot: "/proc", nvmlLib: "", intervalS: 0.1 };
 }
 
-function open(root: string): { sensor: Sensor; notes: ReturnType<typeof raplFactory.open>["notes"] } {
+function open(
+  root: string,
+): { sensor: Sensor; notes: ReturnType<typeof raplFactory.open>["notes"] } {
   const { sensor, notes } = raplFactory.open(opts(root));
   assert.ok(sensor, `expected a sensor, notes: ${JSON.stringify(notes)}`);
   return { sensor, notes };
@@ -100,7 +102,12 @@ Deno.test("buildRaplDomains() counts two sockets and multi-die packages once eac
     zone("intel-rapl:6", "psys-1"),
   ]);
   const cpu = tree.domains.filter((d) => d.total === "cpu").map((d) => d.device);
-  assert.deepEqual(cpu, ["package-0-die-0", "package-0-die-1", "package-1-die-0", "package-1-die-1"]);
+  assert.deepEqual(cpu, [
+    "package-0-die-0",
+    "package-0-die-1",
+    "package-1-die-0",
+    "package-1-die-1",
+  ]);
   assert.deepEqual(tree.domains.filter((d) => d.total === "dram").map((d) => d.device), ["dram"]);
   assert.deepEqual(tree.domains.filter((d) => d.total === "host").length, 2);
 });
@@ -163,7 +170,10 @@ Deno.test("raplFactory: energy across several wraps matches the known truth with
     setValue(pkg, raw);
     last = readAt(sensor, i * 1e5);
     const e = last.get("package-0/energy_j")!;
-    assert.ok(Math.abs(e - truthUj / 1e6) <= 0.01 * truthUj / 1e6, `tick ${i}: ${e} vs ${truthUj / 1e6}`);
+    assert.ok(
+      Math.abs(e - truthUj / 1e6) <= 0.01 * truthUj / 1e6,
+      `tick ${i}: ${e} vs ${truthUj / 1e6}`,
+    );
     const p = last.get("package-0/power_w")!;
     assert.ok(Math.abs(p - step / 1e6 / 0.1) < 1e-3 * p, `power ${p}`);
   }
@@ -209,7 +219,9 @@ Deno.test("raplFactory: root-only energy_uj gives a not-permitted note with the 
   const mod = new URL("../src/sensors/rapl.ts", import.meta.url).href;
   const out = await runUnprivileged(`
     const { raplFactory } = await import(${JSON.stringify(mod)});
-    const r = raplFactory.open({ sysfsRoot: ${JSON.stringify(fake.root)}, procfsRoot: "/proc", nvmlLib: "", intervalS: 0.1 });
+    const r = raplFactory.open({ sysfsRoot: ${
+    JSON.stringify(fake.root)
+  }, procfsRoot: "/proc", nvmlLib: "", intervalS: 0.1 });
     console.log(JSON.stringify({ sensor: r.sensor !== null, notes: r.notes }));
   `);
   if (out === undefined) {

@@ -5,6 +5,7 @@
  */
 import type { Summary } from "./summary.ts";
 import type { Trace } from "../trace/reader.ts";
+import { carbonStage } from "./carbon_stage.ts";
 
 /** Options that change the analysis (carbon region, PUE, ...), from the CLI or saved with the run. */
 // deno-lint-ignore no-explicit-any
@@ -22,5 +23,6 @@ export interface Stage {
 }
 
 export const STAGES: Stage[] = [
+  { name: "carbon", fn: carbonStage },
   // one line per stage; keep the order: carbon needs energy, findings need workload and correlations
 ];

@@ -12,3 +12,4 @@ export * from "./format.ts";
 export * from "./resolve.ts";
 export * from "./table.ts";
 export * from "./timezone.ts";
+export * from "./from_trace.ts";

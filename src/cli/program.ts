@@ -10,6 +10,8 @@ import { runCommand } from "./run_cmd.ts";
 import { recordCommand } from "./record_cmd.ts";
 import { sensorsCommand } from "./sensors_cmd.ts";
 import { reportCommand } from "./report_cmd.ts";
+import { serveCommand } from "./serve_cmd.ts";
+import { carbonCommand } from "./carbon_cmd.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aimeter")
@@ -29,7 +31,9 @@ Examples:
   aimeter report aimeter-*/               render report.html again, or for several nodes
   aimeter sensors                         what can be measured here, and the fixes`,
     );
-  for (const c of [runCommand(), recordCommand(), reportCommand(), sensorsCommand()]) {
+  for (
+    const c of [runCommand(), recordCommand(), reportCommand(), sensorsCommand(), serveCommand(), carbonCommand()]
+  ) {
     program.addCommand(c);
   }
   return program;

@@ -5,8 +5,12 @@ import type { SessionConfig } from "../recorder/session.ts";
 import type { TraceFormat } from "../trace/schema.ts";
 import { resolveGpuSelection } from "../sensors/nvml.ts";
 import { UsageError } from "./errors.ts";
+import { parseIntensity, parsePrice, parsePue, parseWue } from "./carbon_cmd.ts";
+import { loadCarbonSettings, resolveIntensity } from "../carbon/mod.ts";
+import type { CarbonOptions } from "../analysis/carbon_stage.ts";
 
 export function addRecordingOptions(cmd: Command): Command {
+  addCarbonOptions(cmd);
   return cmd
     .option("--interval <dur>", "sampling period (10ms, 0.5s, 2s, ...)", "100ms")
     .option("--out <dir>", "run folder (default: aimeter-<UTC time>-<host>)")
@@ -25,7 +29,53 @@ export function addRecordingOptions(cmd: Command): Command {
     .option("--cpu-tdp <watts>", "CPU TDP for the estimate where RAPL is not readable")
     .option("--sources <list>", "only these sources (nvml,rapl,amdgpu,hwmon,estimate,proc)")
     .option("--region <code>", "grid region for carbon (ISO country, US grid region, cloud region)")
-    .option("--pue <n>", "data-centre power usage effectiveness (>= 1)");
+    .option("--pue <n>", "data-centre power usage effectiveness (>= 1, default 1.0)");
+}
+
+/** Carbon, water and cost options (recording commands and `report`). */
+export function addCarbonOptions(cmd: Command): Command {
+  return cmd
+    .option("--carbon-intensity <g>", "fixed grid intensity in g CO2e/kWh (overrides --region)")
+    .option(
+      "--carbon-intensity-file <csv>",
+      "time series of grid intensity (CSV: time,g_per_kwh); emissions integrated sample by sample",
+    )
+    .option("--wue <l_per_kwh>", "water usage effectiveness, litres per kWh (shown beside the energy)")
+    .option("--price <per_kwh>", "electricity price per kWh with currency, e.g. '0.25 EUR'")
+    .option("--embodied", "also show the GPUs' embodied (manufacturing) emissions, apart");
+}
+
+/**
+ * Check the carbon options now (exit 2 before anything starts) and turn them
+ * into the analysis options saved with the run.
+ */
+export function carbonAnalysisOptions(o: RawOptions, forRecording: boolean): CarbonOptions {
+  const out: CarbonOptions = {};
+  if (o.pue !== undefined) out.pue = parsePue(String(o.pue));
+  if (o.wue !== undefined) out.wue = parseWue(String(o.wue));
+  if (o.price !== undefined) out.price = parsePrice(String(o.price));
+  if (o.embodied) out.embodied = true;
+  const intensity = o.carbonIntensity !== undefined
+    ? parseIntensity(String(o.carbonIntensity))
+    : undefined;
+  const settings = loadCarbonSettings({
+    region: o.region,
+    carbonIntensity: intensity,
+    carbonIntensityFile: o.carbonIntensityFile,
+  });
+  const res = resolveIntensity(settings); // throws a usage error for an unknown region
+  if (intensity !== undefined) out.carbon_intensity = intensity;
+  if (settings.intensitySeries) {
+    out.carbon_intensity_file = settings.intensitySeries.file;
+    out.carbon_intensity_points = settings.intensitySeries.points;
+  }
+  if (o.region !== undefined) out.region = res.region ?? o.region;
+  else if (forRecording && res.region && res.resolved_by !== "default") {
+    // save where the recording machine is (env, config or time-zone guess) with the run
+    out.region = res.region;
+    if (res.guess) out.region_guess = true;
+  }
+  return out;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -46,8 +96,6 @@ export function sessionConfig(
       throw new UsageError(`--gpus: '${o.gpus}' names no GPU (use e.g. 0,2 or GPU-<uuid> or auto)`);
     }
   }
-  const pue = o.pue !== undefined ? parsePositive(String(o.pue), "--pue") : undefined;
-  if (pue !== undefined && pue < 1) throw new UsageError(`--pue: ${o.pue} is below 1`);
   return {
     mode,
     command,
@@ -70,6 +118,6 @@ export function sessionConfig(
       ? parseDuration(String(o.duration), "--duration")
       : undefined,
     pidFile: o.pidFile,
-    analysis: { region: o.region, pue },
+    analysis: { ...carbonAnalysisOptions(o, true) },
   };
 }

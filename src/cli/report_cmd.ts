@@ -6,10 +6,10 @@ import { UsageError } from "./errors.ts";
 import { expandTracePaths } from "../trace/discover.ts";
 import { TraceFormatError } from "../trace/reader.ts";
 import { formatRunSummary } from "../recorder/print_summary.ts";
-import { parsePositive } from "./parse.ts";
+import { addCarbonOptions, carbonAnalysisOptions } from "./recording_options.ts";
 
 export function reportCommand(): Command {
-  return new Command("report")
+  const cmd = new Command("report")
     .description(
       "render report.html (and summary.json) from one trace, a run folder, or the traces of\n" +
         "several nodes of one job (a job folder): one report with a per-node breakdown",
@@ -20,8 +20,10 @@ export function reportCommand(): Command {
     .option("--no-summary-file", "do not write summary.json")
     .option("--region <code>", "grid region for carbon (overrides the one saved with the run)")
     .option("--pue <n>", "data-centre PUE (overrides the one saved with the run)")
-    .option("-q, --quiet", "print nothing but errors")
-    .action(async (paths: string[], o) => {
+    .option("-q, --quiet", "print nothing but errors");
+  addCarbonOptions(cmd);
+  return cmd.action(async (paths: string[], o) => {
+      const analysis = carbonAnalysisOptions(o, false);
       const files = expandTracePaths(paths);
       if (!files.length) throw new UsageError(`report: no trace found in ${paths.join(" ")}`);
       let traces;
@@ -31,9 +33,7 @@ export function reportCommand(): Command {
         if (e instanceof TraceFormatError) throw new UsageError(e.message);
         throw e;
       }
-      const pue = o.pue !== undefined ? parsePositive(o.pue, "--pue") : undefined;
-      if (pue !== undefined && pue < 1) throw new UsageError(`--pue: ${o.pue} is below 1`);
-      const summary = await summarize(traces, { region: o.region, pue });
+      const summary = await summarize(traces, analysis);
       const first = paths[0].replace(/\/+$/, "");
       const baseDir = files.length === 1 && traces[0].location.dir
         ? traces[0].location.dir

@@ -1,6 +1,6 @@
 /** `aimeter sensors`: what can be measured here, and for each thing that cannot, why and the fix. */
 import { Command } from "commander";
-import { closeSensors, openSensors } from "../sensors/registry.ts";
+import { closeSensors, dedupeNotes, openSensors } from "../sensors/registry.ts";
 import type { SensorNote } from "../sensors/types.ts";
 import { resolveGpuSelection } from "../sensors/nvml.ts";
 
@@ -24,7 +24,7 @@ export function sensorsCommand(): Command {
     .option("--nvml-lib <path>", "NVML library to load", "libnvidia-ml.so.1")
     .option("--gpus <list>", "GPUs to consider (indices, UUIDs, or auto)")
     .option("--cpu-tdp <watts>", "CPU TDP for the estimate where RAPL is not readable")
-    .action((o) => {
+    .action(async (o) => {
       const { sensors, notes } = openSensors({
         sysfsRoot: o.sysfsRoot,
         procfsRoot: o.procfsRoot,
@@ -33,12 +33,16 @@ export function sensorsCommand(): Command {
         gpus: o.gpus ? resolveGpuSelection(String(o.gpus), Deno.env.toObject()) : undefined,
         cpuTdpW: o.cpuTdp ? Number(o.cpuTdp) : undefined,
       });
-      // take two samples so counters that need a delta show a value
-      const readings = sensors.map((s) => {
-        const v = new Float64Array(s.channels.length).fill(NaN);
-        s.read(v, (performance.timeOrigin + performance.now()) * 1000);
-        return v;
-      });
+      const sample = () =>
+        sensors.map((s) => {
+          const v = new Float64Array(s.channels.length).fill(NaN);
+          s.read(v, (performance.timeOrigin + performance.now()) * 1000);
+          return v;
+        });
+      sample();
+      await new Promise((r) => setTimeout(r, 250));
+      // two samples: counters need a delta to show power
+      const readings = sample();
       const report = {
         sources: sensors.map((s, i) => ({
           source: s.source,
@@ -48,9 +52,9 @@ export function sensorsCommand(): Command {
             value: Number.isNaN(readings[i][j]) ? null : readings[i][j],
           })),
         })),
-        notes: [...notes, ...sensors.flatMap((s) => s.notes)],
+        notes: dedupeNotes([...notes, ...sensors.flatMap((s) => s.notes)]),
       };
-      closeSensors(sensors);
+      await closeSensors(sensors);
       if (o.json) {
         console.log(JSON.stringify(report, null, 2));
         return;

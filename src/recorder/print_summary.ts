@@ -27,7 +27,7 @@ export function formatRunSummary(s: Summary, dir: string, report: boolean): stri
   for (const d of s.devices.filter((d) => d.energy_j === null)) {
     lines.push(`  ${d.source} ${d.device}: no energy (${d.note ?? "unknown reason"})`);
   }
-  if (s.carbon?.emissions_g !== undefined && s.carbon?.emissions_g !== null) {
+  if (e.total > 0 && typeof s.carbon?.emissions_g === "number") {
     lines.push(
       `  emissions ${
         Number(s.carbon.emissions_g).toFixed(1)

@@ -3,7 +3,7 @@
  * crash-safe trace writer, run the command (or wait for a signal / the
  * duration), then finalize the trace and write summary.json and report.html.
  */
-import { closeSensors, openSensors } from "../sensors/registry.ts";
+import { closeSensors, dedupeNotes, openSensors } from "../sensors/registry.ts";
 import type { SensorNote, SensorOptions } from "../sensors/types.ts";
 import { TraceWriter } from "../trace/writer.ts";
 import type { TraceFormat, TraceMeta } from "../trace/schema.ts";
@@ -40,6 +40,8 @@ export interface SessionConfig {
   sources?: string[];
   /** Extra metadata for the trace (SLURM tags ...). */
   metaExtra?: Record<string, unknown>;
+  /** The host name written in the trace (default: this host's name); e.g. the SLURM node name. */
+  host?: string;
 }
 
 export interface SessionResult {
@@ -59,7 +61,7 @@ export function describeNote(n: SensorNote): string {
 }
 
 export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
-  const host = hostName();
+  const host = cfg.host ?? hostName();
   const start = new Date();
   const dir = cfg.outDir ?? defaultRunDir(host, start);
   let childPid: number | undefined;
@@ -104,7 +106,7 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
       segmentSeconds: Number(Deno.env.get("AIMETER_SEGMENT_SECONDS")) || 5,
     });
   } catch (e) {
-    closeSensors(sensors);
+    await closeSensors(sensors);
     throw new Error(`cannot write the run folder ${dir}: ${(e as Error).message}`);
   }
   const attachments = cfg.attachments ?? [];
@@ -144,7 +146,7 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
         ...(signalsSeen.length ? { signals: signalsSeen } : {}),
       },
     });
-    closeSensors(sensors);
+    await closeSensors(sensors);
   };
 
   try {
@@ -193,15 +195,6 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   return { exitCode, dir, summary };
 }
 
-function dedupeNotes(notes: SensorNote[]): SensorNote[] {
-  const seen = new Set<string>();
-  return notes.filter((n) => {
-    const k = `${n.source}|${n.device}|${n.status}|${n.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
 async function runChild(
   cfg: SessionConfig,

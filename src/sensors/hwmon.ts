@@ -133,7 +133,8 @@ export function classifyHwmonMeter(
       return ctx.raplPackages > 0
         ? {
           total: "none",
-          why: `${m.chip} ${label} reads the same counter as RAPL, which is readable: not counted again`,
+          why:
+            `${m.chip} ${label} reads the same counter as RAPL, which is readable: not counted again`,
         }
         : { total: "cpu", why: `${m.chip} ${label} counts into cpu (no readable RAPL package)` };
     }
@@ -141,7 +142,9 @@ export function classifyHwmonMeter(
   }
   return {
     total: "none",
-    why: `hwmon ${m.chip}${label ? ` "${label}"` : ""}: recorded, not counted in any total (aimeter cannot tell what it covers)`,
+    why: `hwmon ${m.chip}${
+      label ? ` "${label}"` : ""
+    }: recorded, not counted in any total (aimeter cannot tell what it covers)`,
   };
 }
 
@@ -159,7 +162,9 @@ export function scanHwmonDir(dir: string, hwmon: string, chip: string): HwmonMet
       if (!meter) meters.set(index, meter = { hwmon, chip, index });
       if (m[1] === "energy") {
         meter.energyPath ??= `${sub}/${f}`;
-      } else if (!meter.powerPath || (m[3] === "average" && !meter.powerPath.endsWith("_average"))) {
+      } else if (
+        !meter.powerPath || (m[3] === "average" && !meter.powerPath.endsWith("_average"))
+      ) {
         // powerN_average is preferred over the instantaneous powerN_input for integrating
         meter.powerPath = `${sub}/${f}`;
       }
@@ -202,7 +207,10 @@ class HwmonSensor implements Sensor {
         { source: SOURCE, device: m.device, metric: "power_w" },
         { source: SOURCE, device: m.device, metric: "energy_j" },
       );
-      const attributes: Record<string, string | number> = { hwmon: m.meter.hwmon, chip: m.meter.chip };
+      const attributes: Record<string, string | number> = {
+        hwmon: m.meter.hwmon,
+        chip: m.meter.chip,
+      };
       if (m.meter.label) attributes.label = m.meter.label;
       if (m.meter.averageIntervalMs) attributes.average_interval_ms = m.meter.averageIntervalMs;
       if (m.power) attributes.power_file = m.power.path.slice(m.power.path.lastIndexOf("/") + 1);
@@ -305,7 +313,8 @@ export const hwmonFactory: SensorFactory = {
       for (const meters of all) {
         const siblings = meters.map((m) => m.label);
         for (const meter of meters) {
-          let sub = meter.label ?? (meter.powerPath ? `power${meter.index}` : `energy${meter.index}`);
+          let sub = meter.label ??
+            (meter.powerPath ? `power${meter.index}` : `energy${meter.index}`);
           sub = sub.replaceAll("/", "_");
           let device = `${meter.chip}/${sub}`;
           if (used.has(device)) device = `${meter.chip}@${meter.hwmon}/${sub}`;

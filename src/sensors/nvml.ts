@@ -60,6 +60,19 @@ const PCIE_PERIOD_US = 1_000_000;
 /** GPM metrics are rates between two samples; shorter windows are noise. */
 const GPM_MIN_PERIOD_US = 100_000;
 
+const SCALAR_TEMP = 0,
+  SCALAR_SM_CLOCK = 1,
+  SCALAR_MEM_CLOCK = 2,
+  SCALAR_LIMIT = 3,
+  SCALAR_THROTTLE = 4;
+const SCALAR_METRICS = [
+  "temp_c",
+  "sm_clock_mhz",
+  "mem_clock_mhz",
+  "power_limit_w",
+  "throttle_reasons",
+];
+
 /** GPM metric → trace metric, and the factor to the trace unit (nvml.h GPM enums: % or MiB/sec). */
 const GPM_CHANNELS: readonly [id: number, metric: string, scale: number][] = [
   [NVML_GPM_METRIC_SM_UTIL, "sm_active_pct", 1],
@@ -384,19 +397,11 @@ class NvmlGpuSensor implements NvmlSensor {
         this.#fail(g, "mem_used_bytes", e);
       }
     }
-    if (g.iTemp >= 0) values[g.iTemp] = this.#one(g, "temp_c", () => nvml.temperatureC(h));
-    if (g.iSm >= 0) {
-      values[g.iSm] = this.#one(g, "sm_clock_mhz", () => nvml.clockMhz(h, NVML_CLOCK_SM));
-    }
-    if (g.iMemClk >= 0) {
-      values[g.iMemClk] = this.#one(g, "mem_clock_mhz", () => nvml.clockMhz(h, NVML_CLOCK_MEM));
-    }
-    if (g.iLimit >= 0) {
-      values[g.iLimit] = this.#one(g, "power_limit_w", () => nvml.enforcedPowerLimitMw(h) / 1000);
-    }
-    if (g.iThrottle >= 0) {
-      values[g.iThrottle] = this.#one(g, "throttle_reasons", () => nvml.clocksEventReasons(h));
-    }
+    if (g.iTemp >= 0) values[g.iTemp] = this.#scalar(g, SCALAR_TEMP);
+    if (g.iSm >= 0) values[g.iSm] = this.#scalar(g, SCALAR_SM_CLOCK);
+    if (g.iMemClk >= 0) values[g.iMemClk] = this.#scalar(g, SCALAR_MEM_CLOCK);
+    if (g.iLimit >= 0) values[g.iLimit] = this.#scalar(g, SCALAR_LIMIT);
+    if (g.iThrottle >= 0) values[g.iThrottle] = this.#scalar(g, SCALAR_THROTTLE);
     if (g.gpm !== null) this.#readGpm(g, values, timeUs);
     else if (g.iPcieTx >= 0) {
       values[g.iPcieTx] = g.pcieFresh ? g.pcieTx : NaN;
@@ -411,11 +416,24 @@ class NvmlGpuSensor implements NvmlSensor {
     }
   }
 
-  #one(g: Gpu, metric: string, f: () => number): number {
+  /** One single-value read (no closure, no allocation on success); NaN and a counted error on failure. */
+  #scalar(g: Gpu, kind: number): number {
+    const nvml = this.#nvml, h = g.handle;
     try {
-      return f();
+      switch (kind) {
+        case SCALAR_TEMP:
+          return nvml.temperatureC(h);
+        case SCALAR_SM_CLOCK:
+          return nvml.clockMhz(h, NVML_CLOCK_SM);
+        case SCALAR_MEM_CLOCK:
+          return nvml.clockMhz(h, NVML_CLOCK_MEM);
+        case SCALAR_LIMIT:
+          return nvml.enforcedPowerLimitMw(h) / 1000;
+        default:
+          return nvml.clocksEventReasons(h);
+      }
     } catch (e) {
-      this.#fail(g, metric, e);
+      this.#fail(g, SCALAR_METRICS[kind], e);
       return NaN;
     }
   }

@@ -48,12 +48,25 @@ export function openSensors(opts: SensorOptions, only?: string[]): OpenedSensors
   return { sensors, notes };
 }
 
-export function closeSensors(sensors: Sensor[]): void {
+/** Close every sensor and wait for work some of them finish in the background (NVML). */
+export async function closeSensors(sensors: Sensor[]): Promise<void> {
   for (const s of sensors) {
     try {
       s.close();
+      await (s as { settled?: () => Promise<void> }).settled?.();
     } catch {
       // closing is best effort
     }
   }
+}
+
+/** Notes without repeats (a sensor's notes may be the same array `open` returned). */
+export function dedupeNotes(notes: SensorNote[]): SensorNote[] {
+  const seen = new Set<string>();
+  return notes.filter((n) => {
+    const k = `${n.source}|${n.device}|${n.status}|${n.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }

@@ -24,10 +24,19 @@
 export class FakeTree {
   readonly root: string;
 
-  constructor(prefix = "aimeter-fake-") {
-    this.root = Deno.makeTempDirSync({ prefix });
+  /** A new temp dir, or (with `root`) a view of an existing directory. */
+  constructor(prefix = "aimeter-fake-", root?: string) {
+    this.root = root ?? Deno.makeTempDirSync({ prefix });
+    Deno.mkdirSync(this.root, { recursive: true });
     // 0755 so an unprivileged child can walk the tree too
     Deno.chmodSync(this.root, 0o755);
+  }
+
+  /** A view of the subdirectory `rel` (e.g. `proc`, `sys` of one fake machine); removing it is the parent's job. */
+  sub(rel: string): FakeTree {
+    const t = new FakeTree("", this.path(rel));
+    t.remove = () => {};
+    return t;
   }
 
   path(rel: string): string {
@@ -314,8 +323,13 @@ export function writeProc(tree: FakeTree, p: FakeProc): void {
   tree.write(`${p.pid}/statm`, `${rss * 3} ${rss} ${Math.floor(rss / 2)} 10 0 ${rss} 0`);
 }
 
-/** Remove a process (it exited and was reaped). */
+/**
+ * Remove a process (it exited and was reaped). Its files are emptied first:
+ * on real procfs a `/proc/<pid>/stat` kept open fails with ESRCH once the
+ * process is gone, while an unlinked regular file would still read fine.
+ */
 export function removeProc(tree: FakeTree, pid: number): void {
+  for (const f of ["stat", "statm"]) Deno.writeTextFileSync(tree.path(`${pid}/${f}`), "");
   Deno.removeSync(tree.path(`${pid}`), { recursive: true });
 }
 

@@ -47,6 +47,7 @@ const DOUBLE_VARS = [
   "NVML_DOUBLE_PROC_DELAY_MS",
   "NVML_DOUBLE_GPM",
   "NVML_DOUBLE_ARCH",
+  "NVML_DOUBLE_TEMP_ERROR",
 ];
 
 /** Set the double's variables (all others cleared) for the duration of `fn`. */
