@@ -27,12 +27,26 @@ Deno.test("run passes the exit code, stdout and stderr of the command through", 
   const summary = JSON.parse(await Deno.readTextFile(`${dir}/run/summary.json`));
   assert.equal(summary.schema, "aimeter/summary@1");
   assert.equal(summary.run.exit_code, 3);
-  assert.deepEqual(summary.run.command, ["sh", "-c", "printf 'hello\\nworld'; echo oops >&2; exit 3"]);
+  assert.deepEqual(summary.run.command, [
+    "sh",
+    "-c",
+    "printf 'hello\\nworld'; echo oops >&2; exit 3",
+  ]);
 });
 
 Deno.test("a command killed by signal N gives exit code 128+N", async () => {
   const dir = await tempDir();
-  const r = await aimeter(["run", ...BASE, "--quiet", "--out", `${dir}/r`, "--", "sh", "-c", "kill -KILL $$"]);
+  const r = await aimeter([
+    "run",
+    ...BASE,
+    "--quiet",
+    "--out",
+    `${dir}/r`,
+    "--",
+    "sh",
+    "-c",
+    "kill -KILL $$",
+  ]);
   assert.equal(r.code, 137);
 });
 
@@ -68,13 +82,15 @@ Deno.test("run records the command's process tree CPU (a busy child shows ~100% 
 Deno.test("record stops on SIGTERM and finalizes the trace and summary", async () => {
   const dir = await tempDir();
   const p = spawnAimeter(["record", ...BASE, "--out", `${dir}/rec`, "--pid-file", `${dir}/pid`]);
-  assert.ok(await waitFor(() => {
-    try {
-      return Deno.readDirSync(`${dir}/rec/trace.parts`).some(() => true) || true;
-    } catch {
-      return false;
-    }
-  }));
+  assert.ok(
+    await waitFor(() => {
+      try {
+        return Deno.readDirSync(`${dir}/rec/trace.parts`).some(() => true) || true;
+      } catch {
+        return false;
+      }
+    }),
+  );
   await new Promise((r) => setTimeout(r, 800));
   p.kill("SIGTERM");
   const out = await p.output();
@@ -91,10 +107,14 @@ Deno.test("record stops on SIGTERM and finalizes the trace and summary", async (
 
 Deno.test("SIGKILL mid-run leaves complete, readable segments", async () => {
   const dir = await tempDir();
-  const p = spawnAimeter(["record", ...BASE, "--out", `${dir}/k`], { AIMETER_SEGMENT_SECONDS: "0.5" });
+  const p = spawnAimeter(["record", ...BASE, "--out", `${dir}/k`], {
+    AIMETER_SEGMENT_SECONDS: "0.5",
+  });
   const ok = await waitFor(() => {
     try {
-      return [...Deno.readDirSync(`${dir}/k/trace.parts`)].filter((e) => e.name.endsWith(".parquet"))
+      return [...Deno.readDirSync(`${dir}/k/trace.parts`)].filter((e) =>
+        e.name.endsWith(".parquet")
+      )
         .length >= 3;
     } catch {
       return false;
@@ -118,7 +138,16 @@ Deno.test("SIGKILL mid-run leaves complete, readable segments", async () => {
 
 Deno.test("record --duration stops by itself; CSV traces work the same", async () => {
   const dir = await tempDir();
-  const r = await aimeter(["record", ...BASE, "--format", "csv", "--duration", "0.6s", "--out", `${dir}/c`]);
+  const r = await aimeter([
+    "record",
+    ...BASE,
+    "--format",
+    "csv",
+    "--duration",
+    "0.6s",
+    "--out",
+    `${dir}/c`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const head = (await Deno.readTextFile(`${dir}/c/trace.csv`)).split("\n")[0];
   assert.equal(head, "time,host,source,device,metric,value");

@@ -9,7 +9,7 @@ function meta(): TraceMeta {
   return {
     schema: "aimeter/trace@1",
     aimeter_version: "test",
-    host: "node,\"01\"",
+    host: 'node,"01"',
     command: ["python", "train.py"],
     start: "2026-11-26T00:00:00.000Z",
     interval_s: 0.1,
@@ -24,10 +24,12 @@ function fill(w: TraceWriter, flushEvery = 0) {
   for (let k = 0; k < 120; k++) {
     const t = t0 + k * 100_000 + 7; // odd microseconds must survive
     for (const gpu of ["gpu0", "gpu1"]) {
-      for (const [metric, v] of [["power_w", 300 + k * 0.25], ["energy_j", k * 30.0625], [
-        "util_pct",
-        k % 100,
-      ]] as const) {
+      for (
+        const [metric, v] of [["power_w", 300 + k * 0.25], ["energy_j", k * 30.0625], [
+          "util_pct",
+          k % 100,
+        ]] as const
+      ) {
         const id = w.seriesId("nvml", gpu, metric);
         w.append(t, id, v);
         const key = `nvml/${gpu}/${metric}`;
@@ -102,7 +104,9 @@ Deno.test("DuckDB reads aimeter's Parquet trace: schema, rows, µs timestamps, m
   assert.equal(Number(r.stats.series), 6);
   assert.equal(Number(r.stats.first_us), 1_764_115_200_000_007);
   const types = Object.fromEntries(
-    r.schema.map((c: { column_name: string; column_type: string }) => [c.column_name, c.column_type]),
+    r.schema.map((
+      c: { column_name: string; column_type: string },
+    ) => [c.column_name, c.column_type]),
   );
   assert.equal(types.time, "TIMESTAMP WITH TIME ZONE");
   assert.equal(types.value, "DOUBLE");

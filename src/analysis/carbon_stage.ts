@@ -35,7 +35,10 @@ export function carbonSettingsFrom(o: CarbonOptions): CarbonSettings {
   if (o.carbon_intensity !== undefined) return { carbonIntensity: o.carbon_intensity };
   if (o.carbon_intensity_points?.length) {
     return {
-      intensitySeries: { file: o.carbon_intensity_file ?? "series", points: o.carbon_intensity_points },
+      intensitySeries: {
+        file: o.carbon_intensity_file ?? "series",
+        points: o.carbon_intensity_points,
+      },
     };
   }
   if (o.region && !o.region_guess) return { region: o.region };
@@ -62,7 +65,9 @@ export function carbonStage({ traces, summary, options }: EnrichContext): void {
   for (const p of summary.workload?.phases ?? []) {
     const s = p.start_us ?? (p.start ? Date.parse(p.start) * 1000 : NaN);
     const e = p.end_us ?? (p.end ? Date.parse(p.end) * 1000 : NaN);
-    if (Number.isFinite(s) && Number.isFinite(e)) phases.push({ name: p.name, startUs: s, endUs: e });
+    if (Number.isFinite(s) && Number.isFinite(e)) {
+      phases.push({ name: p.name, startUs: s, endUs: e });
+    }
   }
   summary.carbon = computeCarbon({
     resolution,

@@ -48,7 +48,9 @@ Examples (in a job script run with aimeter run -- ./job.sh):
       }
       const path = Deno.env.get("AIMETER_EVENTS");
       if (!path) {
-        console.error("aimeter: mark: AIMETER_EVENTS is not set (not under `aimeter run`); nothing recorded");
+        console.error(
+          "aimeter: mark: AIMETER_EVENTS is not set (not under `aimeter run`); nothing recorded",
+        );
         if (o.strict) throw new ExitCode(1);
         return;
       }

@@ -32,7 +32,14 @@ Examples:
   aimeter sensors                         what can be measured here, and the fixes`,
     );
   for (
-    const c of [runCommand(), recordCommand(), reportCommand(), sensorsCommand(), serveCommand(), carbonCommand()]
+    const c of [
+      runCommand(),
+      recordCommand(),
+      reportCommand(),
+      sensorsCommand(),
+      serveCommand(),
+      carbonCommand(),
+    ]
   ) {
     program.addCommand(c);
   }

@@ -40,7 +40,10 @@ export function addCarbonOptions(cmd: Command): Command {
       "--carbon-intensity-file <csv>",
       "time series of grid intensity (CSV: time,g_per_kwh); emissions integrated sample by sample",
     )
-    .option("--wue <l_per_kwh>", "water usage effectiveness, litres per kWh (shown beside the energy)")
+    .option(
+      "--wue <l_per_kwh>",
+      "water usage effectiveness, litres per kWh (shown beside the energy)",
+    )
     .option("--price <per_kwh>", "electricity price per kWh with currency, e.g. '0.25 EUR'")
     .option("--embodied", "also show the GPUs' embodied (manufacturing) emissions, apart");
 }

@@ -23,30 +23,30 @@ export function reportCommand(): Command {
     .option("-q, --quiet", "print nothing but errors");
   addCarbonOptions(cmd);
   return cmd.action(async (paths: string[], o) => {
-      const analysis = carbonAnalysisOptions(o, false);
-      const files = expandTracePaths(paths);
-      if (!files.length) throw new UsageError(`report: no trace found in ${paths.join(" ")}`);
-      let traces;
-      try {
-        traces = await loadTraces(files);
-      } catch (e) {
-        if (e instanceof TraceFormatError) throw new UsageError(e.message);
-        throw e;
-      }
-      const summary = await summarize(traces, analysis);
-      const first = paths[0].replace(/\/+$/, "");
-      const baseDir = files.length === 1 && traces[0].location.dir
-        ? traces[0].location.dir
-        : (Deno.statSync(first).isDirectory ? first : ".");
-      const out = o.output ?? `${baseDir}/report.html`;
-      await writeReport(traces, summary, out, o.quiet);
-      if (o.summaryFile !== false) {
-        const sp = o.summary ?? out.replace(/[^/]*$/, "summary.json");
-        Deno.writeTextFileSync(sp, JSON.stringify(summary, null, 2) + "\n");
-      }
-      if (!o.quiet) {
-        console.error(formatRunSummary(summary, baseDir, true));
-        console.error(`aimeter: report written to ${out}`);
-      }
-    });
+    const analysis = carbonAnalysisOptions(o, false);
+    const files = expandTracePaths(paths);
+    if (!files.length) throw new UsageError(`report: no trace found in ${paths.join(" ")}`);
+    let traces;
+    try {
+      traces = await loadTraces(files);
+    } catch (e) {
+      if (e instanceof TraceFormatError) throw new UsageError(e.message);
+      throw e;
+    }
+    const summary = await summarize(traces, analysis);
+    const first = paths[0].replace(/\/+$/, "");
+    const baseDir = files.length === 1 && traces[0].location.dir
+      ? traces[0].location.dir
+      : (Deno.statSync(first).isDirectory ? first : ".");
+    const out = o.output ?? `${baseDir}/report.html`;
+    await writeReport(traces, summary, out, o.quiet);
+    if (o.summaryFile !== false) {
+      const sp = o.summary ?? out.replace(/[^/]*$/, "summary.json");
+      Deno.writeTextFileSync(sp, JSON.stringify(summary, null, 2) + "\n");
+    }
+    if (!o.quiet) {
+      console.error(formatRunSummary(summary, baseDir, true));
+      console.error(`aimeter: report written to ${out}`);
+    }
+  });
 }

@@ -195,7 +195,6 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   return { exitCode, dir, summary };
 }
 
-
 async function runChild(
   cfg: SessionConfig,
   extraEnv: Record<string, string>,

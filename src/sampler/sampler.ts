@@ -15,6 +15,8 @@ import { TickStats } from "./stats.ts";
 
 interface Bound {
   sensor: Sensor;
+  /** Read errors seen, by message (noted once each, then counted). */
+  errors: Map<string, { count: number; note: { message: string } }>;
   values: Float64Array;
   series: Int32Array;
 }
@@ -30,10 +32,10 @@ export interface RowSink {
 /** A sink that drops rows (for exporters that only need the latest values). */
 export class NullSink implements RowSink {
   #n = 0;
-  seriesId(): number {
+  seriesId(_source: string, _device: string, _metric: string): number {
     return this.#n++;
   }
-  append(): void {}
+  append(_timeUs: number, _series: number, _value: number): void {}
   maybeFlush(): boolean {
     return false;
   }
@@ -70,6 +72,7 @@ export class Sampler {
     this.#onTick = onTick;
     this.#bound = sensors.map((sensor) => ({
       sensor,
+      errors: new Map(),
       values: new Float64Array(sensor.channels.length),
       series: Int32Array.from(
         sensor.channels,
@@ -108,11 +111,7 @@ export class Sampler {
       try {
         b.sensor.read(b.values, timeUs);
       } catch (e) {
-        b.sensor.notes.push({
-          source: b.sensor.source,
-          status: "error",
-          message: `read failed: ${(e as Error).message}`,
-        });
+        this.#noteError(b, (e as Error).message);
         continue;
       }
       const { values, series } = b;
@@ -121,6 +120,22 @@ export class Sampler {
         if (v === v) w.append(timeUs, series[i], v); // v === v: not NaN
       }
     }
+  }
+
+  #noteError(b: Bound, message: string): void {
+    const seen = b.errors.get(message);
+    if (seen) {
+      seen.count++;
+      seen.note.message = `read failed ${seen.count} times: ${message}`;
+      return;
+    }
+    const note = {
+      source: b.sensor.source,
+      status: "error" as const,
+      message: `read failed: ${message}`,
+    };
+    b.sensor.notes.push(note);
+    b.errors.set(message, { count: 1, note });
   }
 
   /** Latest value per channel (`source/device/metric` → value), updated each tick. */

@@ -132,6 +132,12 @@ const KNOWN: Record<string, Omit<MetricMapping, "scale"> & { scale?: number }> =
     unit: "bytes",
     help: "Memory installed.",
   },
+  total_bytes: {
+    family: "aimeter_memory_total_bytes",
+    type: "gauge",
+    unit: "bytes",
+    help: "Memory installed.",
+  },
   rss_bytes: {
     family: "aimeter_memory_rss_bytes",
     type: "gauge",

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { NullSink, Sampler } from "../src/sampler/sampler.ts";
+import type { Sensor } from "../src/sensors/types.ts";
+
+/** A sensor that records when it was read and can be made slow. */
+function probe(slowMsAt: (n: number) => number = () => 0) {
+  const reads: number[] = [];
+  const sensor: Sensor = {
+    source: "probe",
+    channels: [{ source: "probe", device: "d", metric: "x" }, {
+      source: "probe",
+      device: "d",
+      metric: "y",
+    }],
+    devices: [],
+    notes: [],
+    read(values, timeUs) {
+      reads.push(timeUs);
+      const slow = slowMsAt(reads.length);
+      if (slow) {
+        const end = performance.now() + slow;
+        while (performance.now() < end) { /* busy */ }
+      }
+      values[0] = reads.length;
+      values[1] = NaN; // no value this tick: no row
+    },
+    close() {},
+  };
+  return { sensor, reads };
+}
+
+class CountingSink extends NullSink {
+  rows: [number, number, number][] = [];
+  override append(t: number, s: number, v: number) {
+    this.rows.push([t, s, v]);
+  }
+}
+
+Deno.test("the sampler keeps to its deadlines without drift", async () => {
+  const { sensor, reads } = probe();
+  const sink = new CountingSink();
+  const s = new Sampler([sensor], sink, 20);
+  s.start();
+  await new Promise((r) => setTimeout(r, 1010));
+  s.stop();
+  // 0..1000 ms at 20 ms: 51 ticks, plus the last sample at stop
+  assert.ok(reads.length >= 49 && reads.length <= 53, `${reads.length} reads`);
+  const span = (reads[reads.length - 2] - reads[0]) / 1000;
+  const ticks = reads.length - 2;
+  const mean = span / ticks;
+  assert.ok(Math.abs(mean - 20) < 0.5, `mean period ${mean} ms`); // no cumulative drift
+  assert.ok(s.stats.jitterMs(0.5) < 5, `p50 jitter ${s.stats.jitterMs(0.5)}`);
+  // NaN values write no row; every row of a tick carries the tick's timestamp
+  assert.equal(sink.rows.length, reads.length);
+  assert.deepEqual(sink.rows.map((r) => r[0]), reads);
+});
+
+Deno.test("a slow tick skips the deadlines it missed instead of bunching reads", async () => {
+  const { sensor, reads } = probe((n) => (n === 5 ? 95 : 0));
+  const s = new Sampler([sensor], new NullSink(), 20);
+  s.start();
+  await new Promise((r) => setTimeout(r, 400));
+  s.stop();
+  assert.ok(s.stats.skipped >= 3, `skipped ${s.stats.skipped}`);
+  const gaps = reads.slice(1).map((t, i) => (t - reads[i]) / 1000);
+  // after the slow tick no two reads come closer than half a period
+  assert.ok(gaps.slice(0, -1).every((g) => g > 10), `gaps ${gaps.map((g) => g.toFixed(1))}`);
+});
+
+Deno.test("a sensor that throws is noted and the others go on", async () => {
+  const { sensor, reads } = probe();
+  const bad: Sensor = {
+    source: "bad",
+    channels: [{ source: "bad", device: "x", metric: "y" }],
+    devices: [],
+    notes: [],
+    read() {
+      throw new Error("device fell off the bus");
+    },
+    close() {},
+  };
+  const s = new Sampler([bad, sensor], new NullSink(), 20);
+  s.start();
+  await new Promise((r) => setTimeout(r, 100));
+  s.stop();
+  assert.ok(reads.length >= 4);
+  assert.equal(bad.notes.length, 1, "noted once, then counted");
+  assert.match(bad.notes[0].message, /read failed \d+ times: device fell off the bus/);
+});
