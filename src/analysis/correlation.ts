@@ -73,7 +73,8 @@ export const CORRELATION_METHOD =
   "(q ≤ 0.05) across all pairs tested decides what is reported.";
 
 /** Metrics never correlated: cumulative energy, bit masks, fixed capacities and limits. */
-const SKIP_METRIC = /^(energy_j|throttle_reasons|power_limit_w|mem_total_bytes|total_bytes|.*_total_bytes)$/;
+const SKIP_METRIC =
+  /^(energy_j|throttle_reasons|power_limit_w|mem_total_bytes|total_bytes|.*_total_bytes)$/;
 const COUNTER_NAME =
   /(^|_)(step|steps|global_step|iteration|iter|samples|tokens|requests|count|total|seen|epoch)$/;
 
@@ -121,9 +122,11 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
 /** Autocorrelation at lags 1..maxLag of a gridded series (NaN = no value; pairs with a gap are skipped). */
 export function acf(x: Float64Array, maxLag: number): Float64Array {
   let s = 0, c = 0;
-  for (const v of x) if (v === v) {
-    s += v;
-    c++;
+  for (const v of x) {
+    if (v === v) {
+      s += v;
+      c++;
+    }
   }
   const m = s / c;
   let v0 = 0;
@@ -159,8 +162,14 @@ export function effectiveN(n: number, ra: Float64Array, rb: Float64Array): numbe
 function lgamma(x: number): number {
   const g = 7;
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-    -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
     1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
@@ -204,7 +213,9 @@ function betacf(a: number, b: number, x: number): number {
 export function betainc(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const bt = Math.exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  const bt = Math.exp(
+    lgamma(a + b) - lgamma(a) - lgamma(b) + a * Math.log(x) + b * Math.log(1 - x),
+  );
   if (x < (a + 1) / (a + b + 2)) return (bt * betacf(a, b, x)) / a;
   return 1 - (bt * betacf(b, a, 1 - x)) / b;
 }
@@ -281,7 +292,10 @@ export function candidateSeries(series: Series[], counterNames: Set<string>, max
   return picked.slice(0, maxSeries);
 }
 
-export function correlate(series: Series[], opts: CorrelationOptions & { counters?: string[] } = {}): CorrelationResult {
+export function correlate(
+  series: Series[],
+  opts: CorrelationOptions & { counters?: string[] } = {},
+): CorrelationResult {
   const minN = opts.minN ?? 10;
   const alpha = opts.alpha ?? 0.05;
   const maxBins = opts.maxBins ?? 2000;
@@ -392,7 +406,8 @@ export function correlationStage(ctx: EnrichContext): void {
     : traces.flatMap((t) => t.series.map((s) => ({ ...s, key: `${s.host}:${s.key}` })));
   const counters: string[] = [];
   for (const t of traces) {
-    const c = (t.meta?.extra?.workload as { counters?: Record<string, string> } | undefined)?.counters;
+    const c = (t.meta?.extra?.workload as { counters?: Record<string, string> } | undefined)
+      ?.counters;
     if (c) counters.push(...Object.keys(c));
   }
   const res = correlate(series, { intervalS: summary.run.interval_s, counters });
@@ -414,7 +429,9 @@ export function correlationStage(ctx: EnrichContext): void {
     ...(p.b_transform ? { b_transform: p.b_transform } : {}),
   }));
   const idx = new Map(res.keys.map((k, i) => [k, i]));
-  const matrix: (number | null)[][] = res.keys.map((_, i) => res.keys.map((_, j) => (i === j ? 1 : null)));
+  const matrix: (number | null)[][] = res.keys.map((_, i) =>
+    res.keys.map((_, j) => (i === j ? 1 : null))
+  );
   for (const p of res.pairs) {
     const i = idx.get(p.a)!, j = idx.get(p.b)!;
     matrix[i][j] = matrix[j][i] = r4(p.pearson);

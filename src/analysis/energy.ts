@@ -111,14 +111,16 @@ export function deviceEnergies(series: Series[], infos: DeviceInfo[] = []): Devi
 }
 
 export interface EnergyTotals {
-  /**
-   * gpu + cpu + dram + other, or gpu + host + other where a platform meter
-   * (psys) covers CPU and DRAM; devices marked `none` are inside another.
-   */
+  /** gpu + cpu + dram + other; devices marked `none` are inside another. */
   total: number;
   gpu: number;
   cpu: number;
   dram: number;
+  /**
+   * Platform meters (RAPL psys, a Grace module or ACPI power meter): they hold
+   * some of the devices above (CPU, DRAM, on Grace Hopper also the GPU), so
+   * they are shown beside the total, never added to it.
+   */
   host: number;
   other: number;
   /** Joules from counters or power integrals. */
@@ -141,20 +143,10 @@ export function energyTotals(devices: DeviceEnergy[]): EnergyTotals {
   for (const d of devices) {
     if (d.energy_j === null || d.total === "none") continue;
     t[d.total] += d.energy_j;
+    if (d.total === "host") continue; // a platform meter, shown beside the total (see EnergyTotals.host)
     t.total += d.energy_j;
     if (d.energy_method === "estimate") t.estimated += d.energy_j;
     else t.measured += d.energy_j;
-  }
-  if (t.host > 0) {
-    // A platform meter (RAPL psys) holds the packages and DRAM: count it
-    // instead of them, never on top of them.
-    const inside = t.cpu + t.dram;
-    t.total -= inside;
-    for (const d of devices) {
-      if (d.energy_j === null || (d.total !== "cpu" && d.total !== "dram")) continue;
-      if (d.energy_method === "estimate") t.estimated -= d.energy_j;
-      else t.measured -= d.energy_j;
-    }
   }
   return t;
 }

@@ -5,7 +5,7 @@
  */
 import type { Series, Trace } from "../trace/reader.ts";
 import type { DeviceInfo } from "../sensors/types.ts";
-import { type DeviceEnergy, deviceEnergies, type EnergyTotals, energyTotals } from "./energy.ts";
+import { deviceEnergies, type DeviceEnergy, type EnergyTotals, energyTotals } from "./energy.ts";
 
 /** Index of the last time ≤ t (−1 when none). */
 export function lastAtOrBefore(times: ArrayLike<number>, t: number): number {
@@ -80,7 +80,9 @@ export function energyInWindow(traces: Trace[], t0: number, t1: number): WindowE
       const e = m?.get("energy_j"), p = m?.get("power_w");
       let j: number | null = null;
       if (e && e.times.length >= 1 && d.energy_j !== null && m?.get("energy_j")) {
-        j = e.times.length > 1 ? valueAt(e.times, e.values, t1) - valueAt(e.times, e.values, t0) : 0;
+        j = e.times.length > 1
+          ? valueAt(e.times, e.values, t1) - valueAt(e.times, e.values, t0)
+          : 0;
       } else if (p && p.times.length > 1) {
         j = integrateWindow(p.times, p.values, t0, t1);
       }
@@ -155,7 +157,12 @@ function median(a: number[]): number {
  * taken to start at 0 (or one increment before its first value when it
  * clearly did not start at 0: a resumed run), a scraped one at its first value.
  */
-export function counterDelta(s: Series, t0: number, t1: number, scraped: boolean): number | undefined {
+export function counterDelta(
+  s: Series,
+  t0: number,
+  t1: number,
+  scraped: boolean,
+): number | undefined {
   const iEnd = lastAtOrBefore(s.times, t1);
   if (iEnd < 0) return undefined;
   const iStart = lastAtOrBefore(s.times, t0);

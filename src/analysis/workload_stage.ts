@@ -59,7 +59,13 @@ export interface BaselineSummary {
 }
 
 const iso = (us: number) => new Date(us / 1000).toISOString();
-const by = (t: EnergyTotals) => ({ gpu: t.gpu, cpu: t.cpu, dram: t.dram, host: t.host, other: t.other });
+const by = (t: EnergyTotals) => ({
+  gpu: t.gpu,
+  cpu: t.cpu,
+  dram: t.dram,
+  host: t.host,
+  other: t.other,
+});
 const round = (x: number, d = 6) => Number.isFinite(x) ? Number(x.toPrecision(d)) : x;
 
 /** Time span of all series of the traces (µs). */
@@ -117,7 +123,9 @@ export function workloadStage(ctx: EnrichContext): void {
     | { start_us: number; end_us: number; duration_s: number }
     | undefined;
   const phasesIn = (extra.phases ?? []) as { name: string; start_us: number; end_us: number }[];
-  if (!ws.size && !phasesIn.length && !extra.marks?.length && !baselineWin && !extra.bad_lines?.count) {
+  if (
+    !ws.size && !phasesIn.length && !extra.marks?.length && !baselineWin && !extra.bad_lines?.count
+  ) {
     return;
   }
   const [t0, t1] = traceSpan(traces);

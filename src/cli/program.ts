@@ -12,6 +12,7 @@ import { sensorsCommand } from "./sensors_cmd.ts";
 import { reportCommand } from "./report_cmd.ts";
 import { serveCommand } from "./serve_cmd.ts";
 import { carbonCommand } from "./carbon_cmd.ts";
+import { slurmCommand } from "./slurm_cmd.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aimeter")
@@ -39,6 +40,7 @@ Examples:
       sensorsCommand(),
       serveCommand(),
       carbonCommand(),
+      slurmCommand(),
     ]
   ) {
     program.addCommand(c);

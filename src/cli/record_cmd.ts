@@ -3,12 +3,14 @@ import { Command } from "commander";
 import { addRecordingOptions, sessionConfig } from "./recording_options.ts";
 import { runSession } from "../recorder/session.ts";
 import { ExitCode } from "./program.ts";
+import { cachedPids, cgroupPids } from "../slurm/procs.ts";
 
 export function recordCommand(): Command {
   const cmd = new Command("record")
     .description("record the node until SIGINT/SIGTERM or --duration")
     .option("--duration <dur>", "stop after this long (30s, 10m, 2h)")
-    .option("--pid-file <path>", "write aimeter's pid here while recording");
+    .option("--pid-file <path>", "write aimeter's pid here while recording")
+    .option("--cgroup <path>", "attribute the processes of this cgroup (and below), e.g. a SLURM job's");
   addRecordingOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -20,7 +22,12 @@ Examples:
   aimeter record --pid-file /run/aimeter.pid &   # stop later with: kill $(cat /run/aimeter.pid)`,
   );
   cmd.action(async (opts) => {
-    const r = await runSession(sessionConfig("record", [], opts));
+    const cfg = sessionConfig("record", [], opts);
+    if (opts.cgroup) {
+      const path = String(opts.cgroup);
+      cfg.sensorOptions = { ...cfg.sensorOptions, processPids: cachedPids(() => cgroupPids(path)) };
+    }
+    const r = await runSession(cfg);
     throw new ExitCode(r.exitCode);
   });
   return cmd;

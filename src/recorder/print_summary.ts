@@ -13,9 +13,11 @@ export function formatRunSummary(s: Summary, dir: string, report: boolean): stri
   if (e.gpu) parts.push(`GPU ${formatEnergy(e.gpu)}`);
   if (e.cpu) parts.push(`CPU ${formatEnergy(e.cpu)}`);
   if (e.dram) parts.push(`DRAM ${formatEnergy(e.dram)}`);
-  if (e.host) parts.push(`host (psys) ${formatEnergy(e.host)}`);
   if (e.other) parts.push(`other ${formatEnergy(e.other)}`);
   if (parts.length) lines.push(`  ${parts.join(", ")}`);
+  if (e.host) {
+    lines.push(`  node platform meter (psys / module, beside the total): ${formatEnergy(e.host)}`);
+  }
   if (e.estimated > 0) {
     lines.push(`  of which estimated (not measured): ${formatEnergy(e.estimated)}`);
   }

@@ -18,6 +18,7 @@ import { readTrace } from "../trace/reader.ts";
 import type { Summary } from "../analysis/summary.ts";
 import { printRunSummary } from "./print_summary.ts";
 import { writeReport } from "../report/write.ts";
+import { sensorExtras } from "./sensor_extras.ts";
 
 export interface SessionConfig {
   mode: "run" | "record";
@@ -143,6 +144,7 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
         ...meta.extra,
         ...ctx.extra,
         sampler: sampler.stats.toJSON(),
+        ...sensorExtras(sensors),
         ...(signalsSeen.length ? { signals: signalsSeen } : {}),
       },
     });

@@ -84,6 +84,8 @@ export interface ChartSpec {
   /** Stacked areas instead of lines (cumulative energy). */
   stacked?: boolean;
   yDomain?: [number, number];
+  /** Start the y axis at 0 (default true; false for workload metrics). */
+  zero?: boolean;
   phases?: Band[];
   marks?: Mark[];
   width?: number;
@@ -207,17 +209,19 @@ export function renderChart(spec: ChartSpec): string {
       Plot.text(mk, {
         x: "x",
         text: "label",
-        frameAnchor: "bottom",
-        dy: -3,
+        frameAnchor: "top",
+        dy: spec.phases?.length ? 17 : 3,
+        dx: 3,
+        textAnchor: "start",
         fill: "#333",
         fontSize: 9,
-        lineAnchor: "bottom",
+        lineAnchor: "top",
       }),
     );
   }
   if (!Number.isFinite(yMin)) [yMin, yMax] = [0, 1];
   if (!Number.isFinite(xMin)) [xMin, xMax] = [0, 1];
-  const lo = Math.min(0, yMin);
+  const lo = spec.zero === false ? yMin : Math.min(0, yMin);
   const hi = yMax > lo ? yMax : lo + 1;
   const svg = Plot.plot({
     document: doc(),
@@ -242,9 +246,9 @@ export function renderChart(spec: ChartSpec): string {
       nice: true,
       grid: true,
       ticks: 5,
-      tickFormat: "~s",
+      tickFormat: Math.max(Math.abs(lo), Math.abs(hi)) >= 1e5 ? "~s" : "~,",
     },
-    marks: [...marks, Plot.ruleY([0], { stroke: "#999", strokeWidth: 0.75 })],
+    marks: spec.zero === false && lo > 0 ? marks : [...marks, Plot.ruleY([0], { stroke: "#999", strokeWidth: 0.75 })],
   }) as unknown as Element;
   return roundCoordinates(svg.outerHTML);
 }

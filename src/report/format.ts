@@ -77,11 +77,16 @@ export function bytes(b: number | null | undefined): string {
   return `${i ? sig(v) : String(v)}${NB}${units[i]}`;
 }
 
+/** "1.50" → "1.5", "2.00" → "2"; integers untouched. */
+export function trimZeros(t: string): string {
+  return t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t;
+}
+
 /** 1 h 02 min 03 s, 4.2 s, 120 ms. */
 export function duration(s: number | null | undefined): string {
   if (!isNum(s)) return "—";
   if (s < 1) return `${Math.round(s * 1000)}${NB}ms`;
-  if (s < 60) return `${sig(s)}${NB}s`;
+  if (s < 60) return `${trimZeros(sig(s))}${NB}s`;
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
   const d = Math.floor(h / 24);
   const p2 = (n: number) => String(n).padStart(2, "0");

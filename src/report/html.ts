@@ -62,7 +62,9 @@ export function facts(pairs: [string, string | undefined | null][], cls = "facts
   const items = pairs.filter(([, v]) => v !== undefined && v !== null && v !== "");
   if (!items.length) return "";
   return `<dl class="${esc(cls)}">${
-    items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join("")
+    items.map(([k, v]) =>
+      `<div${String(v).replace(/<[^>]*>/g, "").length > 64 ? ' class="wide"' : ""}><dt>${esc(k)}</dt><dd>${v}</dd></div>`
+    ).join("")
   }</dl>`;
 }
 

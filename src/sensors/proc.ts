@@ -169,6 +169,7 @@ class ProcSensorImpl implements ProcSensor {
   readonly #stat: PositionedReader | undefined;
   readonly #meminfo: PositionedReader | undefined;
   readonly #rootPid: (() => number | undefined) | undefined;
+  readonly #processPids: (() => Set<number>) | undefined;
   readonly #pageSize: number;
   readonly #bootTicksAtOpen: number | undefined;
   readonly #cpu = new Float64Array(10);
@@ -198,7 +199,9 @@ class ProcSensorImpl implements ProcSensor {
     this.#procfs = opts.procfsRoot;
     this.#stat = stat;
     this.#meminfo = meminfo;
-    this.#rootPid = opts.rootPid;
+    // a set of pids (a SLURM job's cgroup) stands in for one tree, as root -1
+    this.#processPids = opts.processPids;
+    this.#rootPid = opts.processPids ? () => -1 : opts.rootPid;
     this.notes = notes;
     this.#pageSize = pageSize(opts.procfsRoot);
     const uptime = Number(readText(`${opts.procfsRoot}/uptime`)?.split(" ")[0]);
@@ -213,14 +216,14 @@ class ProcSensorImpl implements ProcSensor {
       this.#ch.memUsed = add("mem", "used_bytes");
       this.#ch.memTotal = add("mem", "total_bytes");
     }
-    if (opts.rootPid) {
+    if (opts.rootPid || opts.processPids) {
       this.#ch.cpuPct = add("process", "cpu_pct");
       this.#ch.rss = add("process", "rss_bytes");
       this.#ch.threads = add("process", "threads");
       this.devices.push({
         source: SOURCE,
         device: "process",
-        name: "the wrapped command's process tree",
+        name: opts.processPids ? "the job's processes" : "the wrapped command's process tree",
       });
     }
   }
@@ -350,7 +353,7 @@ class ProcSensorImpl implements ProcSensor {
   }
 
   #refresh(root: number): void {
-    const tree = processTree(this.#procfs, root);
+    const tree = this.#processPids ? this.#processPids() : processTree(this.#procfs, root);
     for (const m of [...this.#members.values()]) {
       if (tree.has(m.pid)) continue;
       // left the tree: gone (credit the parent) or re-parented away (stop counting)
@@ -425,7 +428,7 @@ export const procFactory: SensorFactory = {
     try {
       const stat = openOne("stat", 512);
       const meminfo = openOne("meminfo", 512);
-      if (!stat && !meminfo && !opts.rootPid) return { sensor: null, notes };
+      if (!stat && !meminfo && !opts.rootPid && !opts.processPids) return { sensor: null, notes };
       const sensor = new ProcSensorImpl(opts, stat, meminfo, notes);
       return { sensor, notes: sensor.notes };
     } catch (e) {

@@ -324,7 +324,7 @@ export async function renderAndMail(
       rep.missing.length ? `, missing ${rep.missing.join(",")}` : ""
     }, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
-  const to = recipient(s.mail, job.user);
+  const to = recipient(s.mail, job.user ?? rep.summary.slurm_job?.user);
   if (!to) return { reportPath: rep.reportPath, missing: rep.missing };
   try {
     const msg = reportMail(rep.summary, rep.reportPath, to, {

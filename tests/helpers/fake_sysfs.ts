@@ -148,9 +148,11 @@ export class ConcurrentCounterWriter {
   readonly #go: string;
   readonly #stop: string;
   readonly #done: string;
+  readonly #dir: string;
 
   constructor(path: string, opts: { stepUj: number; maxRangeUj: number; startUj?: number }) {
     const dir = Deno.makeTempDirSync({ prefix: "aimeter-writer-" });
+    this.#dir = dir;
     this.#go = `${dir}/go`;
     this.#stop = `${dir}/stop`;
     this.#done = `${dir}/done`;
@@ -193,7 +195,9 @@ export class ConcurrentCounterWriter {
   async stop(): Promise<number> {
     Deno.writeTextFileSync(this.#stop, "");
     await this.#proc.status;
-    return Number(Deno.readTextFileSync(this.#done));
+    const added = Number(Deno.readTextFileSync(this.#done));
+    Deno.removeSync(this.#dir, { recursive: true });
+    return added;
   }
 }
 

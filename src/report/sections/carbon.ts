@@ -4,7 +4,7 @@
  * Rendered from `summary.carbon` of whatever shape; unknown fields are shown generically.
  */
 import { esc, facts, generic, table } from "../html.ts";
-import { grams, joules, kwh, sig } from "../format.ts";
+import { grams, joules, kwh, sig, trimZeros } from "../format.ts";
 import type { ReportContext } from "../context.ts";
 import { isNum, isObj, type Section, wrapSection } from "./common.ts";
 
@@ -56,8 +56,12 @@ export const carbonSection: Section = {
           : ""),
       ],
       ["Intensity", intensity],
-      ["Source", [c.intensity_source, c.year].filter((v) => v !== undefined && v !== null && v !== "").map(esc).join(", ")],
-      ["PUE", isNum(c.pue) ? esc(sig(c.pue)) : ""],
+      [
+        "Source",
+        [c.intensity_source, String(c.intensity_source ?? "").includes(String(c.year)) ? null : c.year]
+          .filter((v) => v !== undefined && v !== null && v !== "").map(esc).join(", "),
+      ],
+      ["PUE", isNum(c.pue) ? esc(trimZeros(sig(c.pue))) : ""],
       ["IT energy", isNum(c.energy_j) ? `${esc(kwh(c.energy_j))} (${esc(joules(c.energy_j))})` : ""],
       ["Grid energy", isNum(c.grid_energy_j) ? `${esc(kwh(c.grid_energy_j))} (IT × PUE)` : ""],
       ["Water", isNum(c.water_l) ? `${esc(sig(c.water_l))}\u00a0L` : ""],

@@ -1,7 +1,7 @@
 /** Per-device table: energy with its method, average and peak power, utilization. Full data. */
 import { esc, table } from "../html.ts";
 import { joules, pct, sig, watts } from "../format.ts";
-import { mean, max } from "../series_math.ts";
+import { max, mean, powerFromEnergy } from "../series_math.ts";
 import type { ReportContext } from "../context.ts";
 import { dot, energyWithMethod, type Section, wrapSection } from "./common.ts";
 
@@ -22,6 +22,10 @@ export const devicesSection: Section = {
     const rows = devs.map((d) => {
       const util = metric(d.host, d.source, d.device, "util_pct");
       const temp = metric(d.host, d.source, d.device, "temp_c");
+      // a device with only an energy counter: its peak from the counter's steps (full data)
+      let peak = d.peak_power_w;
+      const counter = peak == null ? metric(d.host, d.source, d.device, "energy_j") : undefined;
+      if (counter) peak = max(powerFromEnergy(counter).y);
       const est = d.energy_method === "estimate";
       const inside = d.total === "none";
       const name = `${dot(ctx.colorOf(d.source, d.device), est)}<b>${esc(ctx.label(d.source, d.device))}</b>${
@@ -36,7 +40,7 @@ export const devicesSection: Section = {
         d.energy_j === null ? '<span class="muted">—</span>' : energyWithMethod(d.energy_j, d.energy_method),
         !inside && d.energy_j !== null && total > 0 ? esc(pct((d.energy_j / total) * 100, 1)) : "",
         esc(watts(d.avg_power_w)),
-        esc(watts(d.peak_power_w)),
+        esc(watts(peak)),
         util ? esc(pct(mean(util.values), 0)) : "",
         temp ? esc(`${sig(max(temp.values) ?? NaN)}\u00a0°C`) : "",
       ];

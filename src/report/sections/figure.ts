@@ -16,6 +16,9 @@ export interface FigureOptions {
   phases?: boolean;
   height?: number;
   yDomain?: [number, number];
+  zero?: boolean;
+  /** Leave the legend out (one line named like the chart). */
+  noLegend?: boolean;
   /** Legend notes per line label (e.g. "estimate"). */
   notes?: Record<string, string>;
 }
@@ -38,6 +41,7 @@ export function figure(ctx: ReportContext, o: FigureOptions): string {
     time: ctx.time,
     height: o.height,
     yDomain: o.yDomain,
+    zero: o.zero,
     phases: o.phases ? ctx.phases : undefined,
     marks: o.phases ? ctx.marks.map((m) => ({ time: m.time, label: String(m.n) })) : undefined,
   });
@@ -45,7 +49,7 @@ export function figure(ctx: ReportContext, o: FigureOptions): string {
     id: o.id,
     title: o.title,
     note: o.note,
-    legend: legend(
+    legend: o.noLegend ? "" : legend(
       o.lines.map((l) => ({
         label: l.label,
         color: l.color,

@@ -32,7 +32,7 @@ export const sensorsSection: Section = {
       : '<p class="muted">Every sensor found was read; nothing to report.</p>';
     return wrapSection({
       id: "sensors",
-      title: "Sensors not read, and notes",
+      title: "Sensors & notes",
       lead: rows.length
         ? "What could not be measured on this run and how to fix it. Missing sources are never silently dropped."
         : "",

@@ -49,7 +49,7 @@ export const workloadSection: Section = {
         x: s.times,
         y: s.values,
       }));
-      parts.push(figure(ctx, { id: `chart-wl-${idPart(m)}`, title: m, yLabel: m, lines, phases: true, height: 180 }));
+      parts.push(figure(ctx, { id: `chart-wl-${idPart(m)}`, title: m, yLabel: m, lines, phases: true, height: 180, zero: false, noLegend: lines.length === 1 }));
       progress.step(`workload ${m}`);
     }
     if (names.length > MAX_CHARTS) {

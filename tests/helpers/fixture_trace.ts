@@ -1,0 +1,252 @@
+/**
+ * Small deterministic traces for tests (and the report benchmark): hosts,
+ * GPUs (NVML-style channels), RAPL zones, the workload's process, workload
+ * metrics, phases and marks in `meta.extra.workload`, sensor notes. Values
+ * are smooth functions of time and device index (no randomness), so the same
+ * options give the same trace, byte for byte, on every machine.
+ *
+ *   const dir = await writeFixtureTrace({ dir: tmp, gpus: 2, durationS: 60 });
+ *   const trace = await readTrace(dir);
+ *   // or both at once, and several nodes of one job:
+ *   const traces = await fixtureJob({ dir: tmp, hosts: ["node1", "node2"] });
+ */
+import { TraceWriter } from "../../src/trace/writer.ts";
+import { readTrace, type Trace } from "../../src/trace/reader.ts";
+import type { TraceFormat, TraceMeta } from "../../src/trace/schema.ts";
+import type { DeviceInfo, SensorNote } from "../../src/sensors/types.ts";
+
+export interface FixturePhase {
+  name: string;
+  /** Seconds from the start. */
+  start: number;
+  end: number;
+}
+
+export interface FixtureMark {
+  /** Seconds from the start. */
+  time: number;
+  text: string;
+}
+
+export interface FixtureOptions {
+  /** Run folder to write (created). */
+  dir: string;
+  format?: TraceFormat;
+  host?: string;
+  /** ISO start time (default 2026-01-01T00:00:00Z). */
+  start?: string;
+  /** Length of the run in seconds (default 60). */
+  durationS?: number;
+  /** Sampling period in seconds (default 1). */
+  intervalS?: number;
+  /** Number of GPUs (default 2). */
+  gpus?: number;
+  gpuModel?: string;
+  /** Which GPU metrics to write (default all the standard ones). */
+  gpuMetrics?: string[];
+  /** GPU energy from a counter (`energy_j` channel, default) or from power only. */
+  gpuEnergy?: "counter" | "power-integral";
+  /**
+   * RAPL zones (default one package with its DRAM subzone:
+   * `["package-0", "package-0/dram"]`); each writes `energy_j`.
+   */
+  raplZones?: string[];
+  /** A CPU estimate instead of RAPL (`source=estimate`, `device=cpu`). */
+  cpuEstimate?: boolean;
+  /** Write `proc` channels (host CPU, memory, process tree). Default true. */
+  proc?: boolean;
+  /** Workload metrics written every `workloadEveryS` seconds (default loss, samples_per_s). */
+  workloadMetrics?: string[];
+  workloadEveryS?: number;
+  phases?: FixturePhase[];
+  marks?: FixtureMark[];
+  command?: string[];
+  exitCode?: number | null;
+  notes?: SensorNote[];
+  cpuModel?: string;
+  /** Scales every power (different nodes draw differently). Default 1. */
+  load?: number;
+  /** Extra metadata merged over the generated one. */
+  meta?: Partial<TraceMeta>;
+  /** Rows per segment flush (default 200 000). */
+  flushRows?: number;
+}
+
+export const FIXTURE_START = "2026-01-01T00:00:00.000Z";
+
+const DEFAULT_GPU_METRICS = [
+  "power_w",
+  "energy_j",
+  "util_pct",
+  "mem_used_bytes",
+  "temp_c",
+  "sm_clock_mhz",
+];
+
+/** GPU power profile: idle, ramp, busy with a ripple, a peak burst, cool-down. */
+function gpuPower(t: number, dur: number, g: number, load: number): number {
+  const f = t / dur;
+  const base = 70 + 10 * g;
+  let busy = 0;
+  if (f > 0.1 && f < 0.9) busy = 1;
+  else if (f >= 0.05 && f <= 0.1) busy = (f - 0.05) / 0.05;
+  else if (f >= 0.9 && f <= 0.95) busy = (0.95 - f) / 0.05;
+  const ripple = 25 * Math.sin((2 * Math.PI * t) / Math.max(4, dur / 12) + g);
+  const burst = Math.abs(f - (0.5 + 0.04 * g)) < 0.01 ? 90 : 0;
+  return (base + busy * (420 - 15 * g + ripple) + burst) * load;
+}
+
+/** Write a fixture trace and return its run folder. */
+export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
+  const host = o.host ?? "node1";
+  const start = o.start ?? FIXTURE_START;
+  const dur = o.durationS ?? 60;
+  const dt = o.intervalS ?? 1;
+  const gpus = o.gpus ?? 2;
+  const load = o.load ?? 1;
+  const gpuMetrics = (o.gpuMetrics ?? DEFAULT_GPU_METRICS).filter((m) =>
+    o.gpuEnergy === "power-integral" ? m !== "energy_j" : true
+  );
+  const rapl = o.cpuEstimate ? [] : (o.raplZones ?? ["package-0", "package-0/dram"]);
+  const proc = o.proc ?? true;
+  const wlMetrics = o.workloadMetrics ?? ["loss", "samples_per_s"];
+  const wlEvery = o.workloadEveryS ?? Math.max(dt, 5);
+  const t0 = Date.parse(start) * 1000;
+  const devices: DeviceInfo[] = [];
+  for (let g = 0; g < gpus; g++) {
+    devices.push({
+      source: "nvml",
+      device: `gpu${g}`,
+      name: o.gpuModel ?? "NVIDIA H100 80GB HBM3",
+      uuid: `GPU-0000000${g}-fixture`,
+      ...(gpuMetrics.includes("energy_j") ? { energyMethod: "counter" as const } : {}),
+      total: "gpu",
+    });
+  }
+  for (const z of rapl) {
+    const leaf = z.split("/").pop()!;
+    devices.push({
+      source: "rapl",
+      device: z,
+      name: leaf,
+      energyMethod: "counter",
+      total: leaf.startsWith("dram") ? "dram" : leaf.startsWith("package") ? "cpu" : "none",
+    });
+  }
+  if (o.cpuEstimate) {
+    devices.push({ source: "estimate", device: "cpu", name: "CPU (TDP × utilization)", energyMethod: "estimate", total: "cpu" });
+  }
+  const iso = (s: number) => new Date(Date.parse(start) + s * 1000).toISOString();
+  const extra: Record<string, unknown> = {};
+  if (o.phases?.length || o.marks?.length) {
+    extra.workload = {
+      phases: (o.phases ?? []).map((p) => ({ name: p.name, start: iso(p.start), end: iso(p.end) })),
+      marks: (o.marks ?? []).map((m) => ({ time: iso(m.time), text: m.text })),
+    };
+  }
+  const meta: TraceMeta = {
+    schema: "aimeter/trace@1",
+    aimeter_version: "0.1.0",
+    host,
+    command: o.command ?? ["python", "train.py", "--epochs", "1"],
+    start,
+    interval_s: dt,
+    mode: "run",
+    cpu_model: o.cpuModel ?? "AMD EPYC 9654 96-Core Processor",
+    gpu_models: devices.filter((d) => d.source === "nvml").map((d) => d.name!),
+    driver_versions: gpus ? { nvidia: "560.35.03", cuda: "12.6" } : undefined,
+    devices,
+    notes: o.notes ?? [],
+    ...(Object.keys(extra).length ? { extra } : {}),
+    ...o.meta,
+  };
+  const w = new TraceWriter({ dir: o.dir, format: o.format ?? "parquet", meta, segmentSeconds: 1e9 });
+  const id = (s: string, d: string, m: string) => w.seriesId(s, d, m);
+  const gpuIds = Array.from({ length: gpus }, (_, g) => gpuMetrics.map((m) => id("nvml", `gpu${g}`, m)));
+  const raplIds = rapl.map((z) => id("rapl", z, "energy_j"));
+  const estIds = o.cpuEstimate ? [id("estimate", "cpu", "power_w")] : [];
+  const procIds = proc
+    ? [id("proc", "cpu", "util_pct"), id("proc", "mem", "used_bytes"), id("proc", "process", "cpu_pct"), id(
+      "proc",
+      "process",
+      "rss_bytes",
+    )]
+    : [];
+  const wlIds = wlMetrics.map((m) => id("workload", "main", m));
+  const gpuE = new Float64Array(gpus);
+  const lastP = new Float64Array(gpus);
+  const raplE = new Float64Array(rapl.length);
+  const flushRows = o.flushRows ?? 200_000;
+  const n = Math.round(dur / dt);
+  let rows = 0;
+  for (let i = 0; i <= n; i++) {
+    const t = i * dt;
+    const tu = t0 + Math.round(t * 1e6);
+    const f = t / dur;
+    for (let g = 0; g < gpus; g++) {
+      const p = gpuPower(t, dur, g, load);
+      if (i > 0) gpuE[g] += ((p + lastP[g]) / 2) * dt;
+      lastP[g] = p;
+      const util = Math.min(100, Math.max(0, ((p / load) - 70 - 10 * g) / 4.2));
+      const vals: Record<string, number> = {
+        power_w: p,
+        energy_j: 1000 * (g + 1) + gpuE[g],
+        util_pct: Math.round(util),
+        mem_util_pct: Math.round(util * 0.6),
+        mem_used_bytes: (2 + (f > 0.08 ? 60 + 4 * g : 0)) * 1024 ** 3,
+        temp_c: Math.round(35 + (p / load) / 12 + 2 * g),
+        sm_clock_mhz: util > 5 ? 1980 - 5 * g : 345,
+        mem_clock_mhz: 2619,
+        power_limit_w: 700,
+      };
+      gpuMetrics.forEach((m, k) => w.append(tu, gpuIds[g][k], vals[m] ?? 0));
+    }
+    rapl.forEach((z, k) => {
+      const dram = z.includes("dram");
+      const p = (dram ? 18 : 110 + 60 * Math.sin(f * Math.PI)) * load;
+      if (i > 0) raplE[k] += p * dt;
+      w.append(tu, raplIds[k], 50_000 * (k + 1) + raplE[k]);
+    });
+    if (o.cpuEstimate) w.append(tu, estIds[0], (90 + 50 * Math.sin(f * Math.PI)) * load);
+    if (proc) {
+      w.append(tu, procIds[0], 20 + 45 * Math.sin(f * Math.PI));
+      w.append(tu, procIds[1], (64 + 40 * f) * 1024 ** 3);
+      w.append(tu, procIds[2], 100 + 350 * Math.sin(f * Math.PI));
+      w.append(tu, procIds[3], (8 + 20 * f) * 1024 ** 3);
+    }
+    if (wlMetrics.length && i > 0 && Math.abs(t / wlEvery - Math.round(t / wlEvery)) < 1e-9) {
+      wlMetrics.forEach((m, k) => {
+        const v = m === "loss" ? 2.5 * Math.exp(-3 * f) + 0.3 + 0.05 * Math.sin(t) : m === "samples_per_s"
+          ? 800 + 40 * Math.sin(t / 7)
+          : 10 * (k + 1) * f;
+        w.append(tu, wlIds[k], v);
+      });
+    }
+    rows += gpus * gpuMetrics.length + rapl.length + 4;
+    if (rows >= flushRows) {
+      w.flush();
+      rows = 0;
+    }
+  }
+  await w.finalize({ end: iso(dur), exit_code: o.exitCode === undefined ? 0 : o.exitCode });
+  return o.dir;
+}
+
+/** Write and read one fixture trace. */
+export async function fixtureTrace(o: FixtureOptions): Promise<Trace> {
+  return await readTrace(await writeFixtureTrace(o));
+}
+
+/**
+ * The traces of one job on several nodes (`dir/<host>/`), each node with its
+ * own load so the per-node numbers differ.
+ */
+export async function fixtureJob(
+  o: Omit<FixtureOptions, "host"> & { hosts: string[] },
+): Promise<Trace[]> {
+  const out: Trace[] = [];
+  for (const [i, host] of o.hosts.entries()) {
+    out.push(await fixtureTrace({ ...o, host, dir: `${o.dir}/${host}`, load: (o.load ?? 1) * (1 - 0.15 * i) }));
+  }
+  return out;
+}
