@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { clusterUnavailable, startCluster, userIds } from "./helpers/slurm_cluster.ts";
 import { MAIN, ROOT } from "./helpers/cli.ts";
+import { smtpSinkUnavailable, startSmtpSink } from "./helpers/smtp_sink.ts";
 import { jobFromEnv } from "../src/slurm/job.ts";
 import {
   cgroupPids,
@@ -18,6 +19,7 @@ import {
 import { loadSettings } from "../src/slurm/config.ts";
 
 const skip = clusterUnavailable();
+const noSink = await smtpSinkUnavailable();
 
 async function denoDir(): Promise<string> {
   const env = Deno.env.get("DENO_DIR");
@@ -30,10 +32,12 @@ async function denoDir(): Promise<string> {
 /** An absolute-path script for slurm.conf (slurmd gives Prolog/Epilog no PATH or HOME). */
 async function hookScript(dir: string, jobsDir: string, extraEnv: Record<string, string> = {}) {
   const path = `${dir}/aimeter-hook.sh`;
+  // an empty settings file: the machine's /etc/aimeter/slurm.json does not apply
+  Deno.writeTextFileSync(`${dir}/slurm.json`, "{}\n");
   const exports = Object.entries({
     DENO_DIR: await denoDir(),
     AIMETER_SLURM_DIR: jobsDir,
-    AIMETER_SLURM_CONFIG: `${dir}/no-such-slurm.json`,
+    AIMETER_SLURM_CONFIG: `${dir}/slurm.json`,
     AIMETER_SLURM_INTERVAL: "200ms",
     ...extraEnv,
   }).map(([k, v]) => `export ${k}='${v}'`).join("\n");
@@ -70,7 +74,19 @@ Deno.test({
     const work = `${base}/work`;
     Deno.mkdirSync(work);
     Deno.chmodSync(work, 0o777);
-    const hook = await hookScript(base, jobsDir);
+    const sink = noSink === null ? await startSmtpSink() : undefined;
+    const hook = await hookScript(
+      base,
+      jobsDir,
+      sink
+        ? {
+          AIMETER_MAIL_DOMAIN: "example.org",
+          AIMETER_MAIL_SMTP_HOST: "127.0.0.1",
+          AIMETER_MAIL_SMTP_PORT: String(sink.port),
+          AIMETER_MAIL_STARTTLS: "off",
+        }
+        : {},
+    );
     const cluster = await startCluster({ prolog: hook, epilog: hook });
     try {
       const user = "nobody";
@@ -138,8 +154,18 @@ Deno.test({
         e.name.endsWith(".pid")
       );
       assert.deepEqual(left.map((e) => e.name), []);
+      // the batch host's epilog mailed the report to the job's user
+      if (sink) {
+        const msgs = await sink.waitFor(1);
+        assert.equal(msgs.length, 1, log);
+        assert.equal(msgs[0].to, `${user}@example.org`);
+        assert.match(msgs[0].subject, new RegExp(`SLURM job ${id} \\(aimeter-test\\)`));
+        assert.match(msgs[0].body, /n1 +\S/);
+        assert.ok(msgs[0].attachments.some((a) => a.filename === "report.html"));
+      }
       console.log(`slurm job test: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
+      await sink?.stop();
       await cluster.stop();
       await Deno.remove(base, { recursive: true }).catch(() => {});
     }

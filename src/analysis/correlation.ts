@@ -11,6 +11,8 @@
  * 2. Cumulative workload counters (step, tokens, *_total ...) are turned into
  *    rates per bin first (a counter grows with time and would correlate with
  *    any trend); cumulative energy, bit masks and constants are not used.
+ *    Pairs of two workload metrics are skipped (they are mostly derived from
+ *    each other: samples = steps × batch).
  * 3. Pearson r on the values, Spearman ρ on their ranks, over the n common bins.
  * 4. Autocorrelation: neighbouring samples of a time series are not independent,
  *    and two trending series correlate by accident. The p-value uses an
@@ -358,6 +360,8 @@ export function correlate(
   for (let i = 0; i < grid.length; i++) {
     for (let j = i + 1; j < grid.length; j++) {
       const a = grid[i], b = grid[j];
+      // two workload metrics are usually derived from each other (samples and steps): not informative
+      if (a.key.includes("workload/") && b.key.includes("workload/")) continue;
       let n = 0;
       for (let k = 0; k < bins; k++) {
         const x = a.values[k], y = b.values[k];

@@ -123,11 +123,8 @@ export function workloadStage(ctx: EnrichContext): void {
     | { start_us: number; end_us: number; duration_s: number }
     | undefined;
   const phasesIn = (extra.phases ?? []) as { name: string; start_us: number; end_us: number }[];
-  if (
-    !ws.size && !phasesIn.length && !extra.marks?.length && !baselineWin && !extra.bad_lines?.count
-  ) {
-    return;
-  }
+  // nothing about a workload at all (`aimeter record`, a foreign trace): no block
+  if (!ws.size && !Object.keys(extra).length && !baselineWin) return;
   const [t0, t1] = traceSpan(traces);
   const counters = (extra.counters ?? {}) as Record<string, string>;
 

@@ -13,6 +13,9 @@ import { reportCommand } from "./report_cmd.ts";
 import { serveCommand } from "./serve_cmd.ts";
 import { carbonCommand } from "./carbon_cmd.ts";
 import { slurmCommand } from "./slurm_cmd.ts";
+import { markCommand } from "./mark_cmd.ts";
+import { snippetCommand } from "./snippet_cmd.ts";
+import { compareCommand } from "./compare_cmd.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aimeter")
@@ -41,6 +44,9 @@ Examples:
       serveCommand(),
       carbonCommand(),
       slurmCommand(),
+      compareCommand(),
+      markCommand(),
+      snippetCommand(),
     ]
   ) {
     program.addCommand(c);

@@ -46,9 +46,6 @@ export function reportMail(
   if (summary.power_w.avg !== null) {
     lines.push(`Avg power:   ${summary.power_w.avg.toFixed(1)} W`);
   }
-  if (summary.power_w.peak !== null) {
-    lines.push(`Peak power:  ${summary.power_w.peak.toFixed(1)} W (sum of device peaks)`);
-  }
   const c = summary.carbon;
   if (c && typeof c.emissions_g === "number") {
     lines.push(

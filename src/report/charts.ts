@@ -100,6 +100,9 @@ export function timeAxis(t0: number, durationUs: number): TimeAxis {
   return { t0, div: 3600e6, unit: "h" };
 }
 
+const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
+const PLAIN = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
+
 let DOC: Document | undefined;
 function doc(): Document {
   if (!DOC) {
@@ -232,7 +235,8 @@ export function renderChart(spec: ChartSpec): string {
     marginTop: 22,
     marginBottom: 34,
     style: { fontSize: "11px", fontFamily: "inherit", background: "transparent" },
-    ariaLabel: spec.title,
+    // linkedom escapes text nodes but not `<` in attributes: keep markup characters out
+    ariaLabel: spec.title.replace(/[<>&"']/g, " "),
     x: {
       label: `Elapsed time (${time.unit}) →`,
       labelAnchor: "right",
@@ -246,7 +250,7 @@ export function renderChart(spec: ChartSpec): string {
       nice: true,
       grid: true,
       ticks: 5,
-      tickFormat: Math.max(Math.abs(lo), Math.abs(hi)) >= 1e5 ? "~s" : "~,",
+      tickFormat: Math.max(Math.abs(lo), Math.abs(hi)) >= 1e5 ? COMPACT.format : PLAIN.format,
     },
     marks: spec.zero === false && lo > 0 ? marks : [...marks, Plot.ruleY([0], { stroke: "#999", strokeWidth: 0.75 })],
   }) as unknown as Element;

@@ -133,7 +133,7 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
     hostColor: (h) => hostColors.get(h) ?? "#777",
     deviceEnergy: (host, source, device) => energies.get(`${host}\u0000${source}\u0000${device}`),
     label: (source, device) => {
-      if (source === "estimate") return `${device} (estimate)`;
+      if (source === "estimate") return /^cpu/.test(device) ? "CPU (estimate)" : `${device} (estimate)`;
       if (["nvml", "amdgpu", "rocm_smi", "rapl"].includes(source)) return device;
       return `${source} ${device}`;
     },

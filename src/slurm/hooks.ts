@@ -329,7 +329,13 @@ export async function renderAndMail(
   try {
     const msg = reportMail(rep.summary, rep.reportPath, to, {
       summaryPath: rep.summaryPath,
-      folder: jobDir,
+      folder: (() => {
+        try {
+          return Deno.realPathSync(jobDir);
+        } catch {
+          return jobDir;
+        }
+      })(),
     });
     const info = await sendMail(s.mail, msg);
     log.info(`report mailed to ${to} via ${info.transport}`);

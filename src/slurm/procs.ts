@@ -90,20 +90,22 @@ function pids(procfsRoot: string): number[] {
   return out;
 }
 
-/** The SLURM job a process belongs to: its cgroup path, else its environment. */
+/**
+ * The SLURM job a process belongs to: its cgroup path, else its environment.
+ * The hooks and aimeter's own recorders carry a job's environment but are not
+ * the job's processes: undefined for them.
+ */
 export function jobOfPid(procfsRoot: string, pid: number): string | undefined {
+  if (pid === Deno.pid) return undefined;
+  let text = "";
+  try {
+    text = new TextDecoder().decode(Deno.readFileSync(`${procfsRoot}/${pid}/environ`));
+  } catch { /* gone, or not ours to read */ }
+  if (/(?:^|\0)(?:SLURM_SCRIPT_CONTEXT|AIMETER_SLURM_PLAN)=/.test(text)) return undefined;
   const cg = readText(`${procfsRoot}/${pid}/cgroup`);
   const m = cg ? /\/job_(\d+)(?:\/|$)/m.exec(cg) : null;
   if (m) return m[1];
-  let env: Uint8Array;
-  try {
-    env = Deno.readFileSync(`${procfsRoot}/${pid}/environ`);
-  } catch {
-    return undefined;
-  }
-  const text = new TextDecoder().decode(env);
-  const e = /(?:^|\0)SLURM_JOB_ID=(\d+)(?:\0|$)/.exec(text);
-  return e?.[1];
+  return /(?:^|\0)SLURM_JOB_ID=(\d+)(?:\0|$)/.exec(text)?.[1];
 }
 
 /** Processes whose environment (or cgroup) says they belong to job `jobId`. */

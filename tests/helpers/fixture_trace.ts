@@ -134,7 +134,7 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     });
   }
   if (o.cpuEstimate) {
-    devices.push({ source: "estimate", device: "cpu", name: "CPU (TDP × utilization)", energyMethod: "estimate", total: "cpu" });
+    devices.push({ source: "estimate", device: "cpu-estimate", name: "CPU (TDP × utilization)", energyMethod: "estimate", total: "cpu" });
   }
   const iso = (s: number) => new Date(Date.parse(start) + s * 1000).toISOString();
   const extra: Record<string, unknown> = {};
@@ -164,7 +164,8 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
   const id = (s: string, d: string, m: string) => w.seriesId(s, d, m);
   const gpuIds = Array.from({ length: gpus }, (_, g) => gpuMetrics.map((m) => id("nvml", `gpu${g}`, m)));
   const raplIds = rapl.map((z) => id("rapl", z, "energy_j"));
-  const estIds = o.cpuEstimate ? [id("estimate", "cpu", "power_w")] : [];
+  const estIds = o.cpuEstimate ? [id("estimate", "cpu-estimate", "power_w"), id("estimate", "cpu-estimate", "energy_j")] : [];
+  let estE = 0, estP = 0;
   const procIds = proc
     ? [id("proc", "cpu", "util_pct"), id("proc", "mem", "used_bytes"), id("proc", "process", "cpu_pct"), id(
       "proc",
@@ -207,7 +208,13 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
       if (i > 0) raplE[k] += p * dt;
       w.append(tu, raplIds[k], 50_000 * (k + 1) + raplE[k]);
     });
-    if (o.cpuEstimate) w.append(tu, estIds[0], (90 + 50 * Math.sin(f * Math.PI)) * load);
+    if (o.cpuEstimate) {
+      const p = (90 + 50 * Math.sin(f * Math.PI)) * load;
+      if (i > 0) estE += ((p + estP) / 2) * dt;
+      estP = p;
+      w.append(tu, estIds[0], p);
+      w.append(tu, estIds[1], estE);
+    }
     if (proc) {
       w.append(tu, procIds[0], 20 + 45 * Math.sin(f * Math.PI));
       w.append(tu, procIds[1], (64 + 40 * f) * 1024 ** 3);

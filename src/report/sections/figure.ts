@@ -54,7 +54,7 @@ export function figure(ctx: ReportContext, o: FigureOptions): string {
         label: l.label,
         color: l.color,
         dashed: l.dashed,
-        note: o.notes?.[l.label] ?? (l.dashed ? "estimate" : undefined),
+        note: o.notes?.[l.label] ?? (l.dashed && !/estimate/i.test(l.label) ? "estimate" : undefined),
       })),
     ),
     svg,

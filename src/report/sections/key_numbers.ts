@@ -1,7 +1,7 @@
 /** The key numbers first: energy (kWh and J, split, method), power, time, emissions, energy per unit of work. */
 import { esc, fill } from "../html.ts";
 import { TEMPLATES } from "../templates.ts";
-import { duration, grams, joules, joulesExact, kwh, pct, sig, utc, watts } from "../format.ts";
+import { duration, grams, joules, joulesExact, kwh, pct, sig, trimZeros, utc, watts } from "../format.ts";
 import { isNum, isObj, methodBadge, type Section } from "./common.ts";
 import type { ReportContext } from "../context.ts";
 
@@ -99,7 +99,7 @@ export const keyNumbersSection: Section = {
         "Emissions",
         esc(grams(c.emissions_g)),
         `${esc(where)}${c.guess ? ' <span class="est">region guessed</span>' : ""}${
-          isNum(c.pue) && c.pue !== 1 ? ` · PUE ${esc(sig(c.pue))}` : ""
+          isNum(c.pue) && c.pue !== 1 ? ` · PUE ${esc(trimZeros(sig(c.pue)))}` : ""
         }`,
         "c-carbon",
       ));
