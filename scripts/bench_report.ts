@@ -65,13 +65,15 @@ for (const h of hours) {
       { name: "train", start: h * 3600 * 0.05, end: h * 3600 * 0.9 },
       { name: "eval", start: h * 3600 * 0.9, end: h * 3600 },
     ],
-    marks: Array.from({ length: 6 }, (_, i) => ({ time: (h * 3600 * (i + 1)) / 7, text: `checkpoint ${i + 1}` })),
+    marks: Array.from(
+      { length: 6 },
+      (_, i) => ({ time: (h * 3600 * (i + 1)) / 7, text: `checkpoint ${i + 1}` }),
+    ),
     workloadEveryS: 10,
     flushRows: 500_000,
   });
   const writeS = (performance.now() - t) / 1000;
   const traceBytes = Deno.statSync(`${dir}/trace.parquet`).size;
-  globalThis.gc?.();
   let peak = Deno.memoryUsage().rss;
   const sample = () => (peak = Math.max(peak, Deno.memoryUsage().rss));
 
@@ -114,7 +116,19 @@ function round(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-const head = ["trace", "rows", "series", "trace MiB", "read s", "summary s", "render s", "total s", "peak RSS MiB", "HTML KiB", "charts"];
+const head = [
+  "trace",
+  "rows",
+  "series",
+  "trace MiB",
+  "read s",
+  "summary s",
+  "render s",
+  "total s",
+  "peak RSS MiB",
+  "HTML KiB",
+  "charts",
+];
 const rows = results.map((r) => [
   `${r.hours} h × ${r.gpus} GPU @ ${r.interval_s} s`,
   r.rows.toLocaleString("en-US"),
@@ -129,7 +143,8 @@ const rows = results.map((r) => [
   String(r.charts),
 ]);
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
 console.log(line(head));
 console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));

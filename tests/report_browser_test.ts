@@ -17,7 +17,9 @@ import { fixtureJob, fixtureTrace } from "./helpers/fixture_trace.ts";
 import { findChromium, openFile } from "./helpers/chromium.ts";
 
 const chromiumPath = await findChromium(Number(Deno.env.get("CHROMIUM_WAIT_S") ?? 60));
-if (!chromiumPath) console.error("report_browser_test: no Chromium found (apt-get install chromium): skipped");
+if (!chromiumPath) {
+  console.error("report_browser_test: no Chromium found (apt-get install chromium): skipped");
+}
 
 const tmpRoot = new URL("./.tmp/", import.meta.url).pathname;
 const shotDir = Deno.env.get("AIMETER_SCREENSHOT_DIR") ?? `${tmpRoot}screenshots`;
@@ -56,7 +58,12 @@ async function makeReport(name: string, multi: boolean): Promise<string> {
     basis: "lifecycle",
     pue: 1.2,
     emissions_g: summary.energy_kwh * 1.2 * 56,
-    comparisons: [{ label: "km driven by an average car", value: 0.2, unit: "km", source: "US EPA" }],
+    comparisons: [{
+      label: "km driven by an average car",
+      value: 0.2,
+      unit: "km",
+      source: "US EPA",
+    }],
   };
   summary.findings = [{
     id: "idle-gpu",
@@ -115,6 +122,8 @@ for (const [name, multi] of [["single", false], ["multi", true]] as const) {
         console.log(`screenshots: ${shotDir}/report-${name}-{desktop,phone}.png`);
       } finally {
         await o.close();
+        await Deno.copyFile(file, `${shotDir}/report-${name}.html`).catch(() => {});
+        await Deno.remove(file.replace(/\/report\.html$/, ""), { recursive: true }).catch(() => {});
       }
     },
   });

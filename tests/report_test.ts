@@ -17,7 +17,7 @@ import { renderReport } from "../src/report/render.ts";
 import { esc, fill } from "../src/report/html.ts";
 import { lttb, minMaxBuckets } from "../src/report/downsample.ts";
 import { renderChart, timeAxis } from "../src/report/charts.ts";
-import { fixtureJob, fixtureTrace, type FixtureOptions } from "./helpers/fixture_trace.ts";
+import { fixtureJob, type FixtureOptions, fixtureTrace } from "./helpers/fixture_trace.ts";
 
 const GOLDEN = new URL("./fixtures/golden/", import.meta.url);
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -25,7 +25,10 @@ const FIXED_NOW = new Date("2026-01-02T00:00:00Z");
 
 async function tmp(): Promise<string> {
   await Deno.mkdir(new URL("./.tmp/", import.meta.url), { recursive: true });
-  return await Deno.makeTempDir({ dir: new URL("./.tmp/", import.meta.url).pathname, prefix: "report-" });
+  return await Deno.makeTempDir({
+    dir: new URL("./.tmp/", import.meta.url).pathname,
+    prefix: "report-",
+  });
 }
 
 const SMALL: Omit<FixtureOptions, "dir"> = {
@@ -41,13 +44,18 @@ const SMALL: Omit<FixtureOptions, "dir"> = {
 };
 
 async function render(traces: Trace[], summary?: Summary): Promise<string> {
-  return await renderReport({ traces, summary: summary ?? buildSummary(traces), generatedAt: FIXED_NOW });
+  return await renderReport({
+    traces,
+    summary: summary ?? buildSummary(traces),
+    generatedAt: FIXED_NOW,
+  });
 }
 
 /** The SVG of every chart figure of a report, by figure id. */
 function chartsOf(html: string): Map<string, string> {
   const out = new Map<string, string>();
-  const re = /<figure class="chart" id="([^"]+)">[\s\S]*?<div class="plot">([\s\S]*?)<\/div>\s*<\/figure>/g;
+  const re =
+    /<figure class="chart" id="([^"]+)">[\s\S]*?<div class="plot">([\s\S]*?)<\/div>\s*<\/figure>/g;
   for (const m of html.matchAll(re)) out.set(m[1], m[2]);
   return out;
 }
@@ -63,7 +71,9 @@ async function golden(name: string, actual: string): Promise<void> {
   try {
     expected = await Deno.readTextFile(url);
   } catch {
-    throw new Error(`no golden file ${name}: run UPDATE_GOLDEN=1 deno test -A tests/report_test.ts`);
+    throw new Error(
+      `no golden file ${name}: run UPDATE_GOLDEN=1 deno test -A tests/report_test.ts`,
+    );
   }
   assert.equal(actual, expected, `chart ${name} changed (UPDATE_GOLDEN=1 rewrites it if intended)`);
 }
@@ -121,7 +131,7 @@ Deno.test("report: one self-contained file with the key numbers and every sectio
     assert.match(html, new RegExp(`<section id="${id}"`), `section ${id}`);
   }
   // the total in kWh and J, the estimate marked as such
-  const kwh = (summary.energy_j.total / 3.6e6);
+  const kwh = summary.energy_j.total / 3.6e6;
   assert.ok(html.includes(kwh >= 0.1 ? kwh.toFixed(4).replace(/0+$/, "") : ""), "kWh figure");
   assert.match(html, /class="method m-estimate"/);
   assert.match(html, /of which [0-9.,]+\u00a0(k?J) estimated/);
@@ -143,13 +153,30 @@ Deno.test("escaping: strings from the trace and the command line show as text", 
     workloadMetrics: [`loss<b>`, "samples_per_s"],
     phases: [{ name: `<i>phase</i>`, start: 0, end: 60 }],
     marks: [{ time: 30, text: `<script>mark()</script>` }],
-    notes: [{ source: "rapl", status: "not-permitted", message: `denied <script>`, fix: `sudo chmod <b>` }],
+    notes: [{
+      source: "rapl",
+      status: "not-permitted",
+      message: `denied <script>`,
+      fix: `sudo chmod <b>`,
+    }],
     meta: { slurm: { SLURM_JOB_ID: `42<script>` }, cpu_model: `"onmouseover="x` },
   });
   const summary = buildSummary([tr]);
-  summary.findings = [{ id: "f", title: evil, severity: `high"><script>`, evidence: evil, suggestion: evil }];
+  summary.findings = [{
+    id: "f",
+    title: evil,
+    severity: `high"><script>`,
+    evidence: evil,
+    suggestion: evil,
+  }];
   summary.correlations = [{ a: evil, b: "x", pearson: 0.5, spearman: 0.4, n: 10, p_value: 0.01 }];
-  summary.carbon = { region: evil, intensity_g_per_kwh: 50, intensity_source: evil, pue: 1.2, emissions_g: 3 };
+  summary.carbon = {
+    region: evil,
+    intensity_g_per_kwh: 50,
+    intensity_source: evil,
+    pue: 1.2,
+    emissions_g: 3,
+  };
   summary.quality = { [evil]: evil };
   const html = await render([tr], summary);
   assert.doesNotMatch(html, /<script/i, "a raw <script> got through");
@@ -172,7 +199,10 @@ Deno.test("several nodes: per-node breakdown and job totals", async () => {
   assert.match(html, /<section id="nodes"/);
   assert.match(html, /3 nodes \(alpha, beta, gamma\)/);
   assert.match(html, /Job \(3 nodes\)/);
-  const nodes = html.slice(html.indexOf('<section id="nodes"'), html.indexOf("</section>", html.indexOf('<section id="nodes"')));
+  const nodes = html.slice(
+    html.indexOf('<section id="nodes"'),
+    html.indexOf("</section>", html.indexOf('<section id="nodes"')),
+  );
   for (const h of ["alpha", "beta", "gamma"]) assert.match(nodes, new RegExp(`<code>${h}</code>`));
   // per-node totals add up to the job's
   const sum = summary.hosts.reduce((a, h) => a + h.energy_j.total, 0);
@@ -189,8 +219,22 @@ Deno.test("summary blocks of unexpected shape never break the report", async () 
   const dir = await tmp();
   const tr = await fixtureTrace({ ...SMALL, dir: `${dir}/run`, gpus: 1 });
   const shapes: Partial<Summary>[] = [
-    { carbon: "FR", workload: 3, correlations: [null, 1, "x"], findings: [null, "x", {}], quality: [1, [2]] },
-    { carbon: { per_device: "x", per_phase: [null], comparisons: [{}], cost: 5, embodied: { g: 1 } } },
+    {
+      carbon: "FR",
+      workload: 3,
+      correlations: [null, 1, "x"],
+      findings: [null, "x", {}],
+      quality: [1, [2]],
+    },
+    {
+      carbon: {
+        per_device: "x",
+        per_phase: [null],
+        comparisons: [{}],
+        cost: 5,
+        embodied: { g: 1 },
+      },
+    },
     {
       workload: {
         metrics: { loss: 1, acc: { last: "a", mean: null, hist: [1, 2] } },
@@ -199,8 +243,14 @@ Deno.test("summary blocks of unexpected shape never break the report", async () 
         per_unit: { j_per_sample: 1.5, tokens: { value: 2, unit: "J", per: "token" }, bad: [1] },
       },
     },
-    { findings: [{ id: "x", title: "t", severity: "weird", evidence: { a: [1, 2] }, energy_j: 10 }] },
-    { devices: [], hosts: [], sensors: [{ source: "nvml", status: "not-found", message: "no driver" }] },
+    {
+      findings: [{ id: "x", title: "t", severity: "weird", evidence: { a: [1, 2] }, energy_j: 10 }],
+    },
+    {
+      devices: [],
+      hosts: [],
+      sensors: [{ source: "nvml", status: "not-found", message: "no driver" }],
+    },
   ];
   for (const extra of shapes) {
     const summary = { ...buildSummary([tr]), ...extra } as Summary;
@@ -249,14 +299,20 @@ Deno.test("renderChart is deterministic and labels axes with units", () => {
   assert.equal(a, b);
   assert.match(a, /Power \(W\)/);
   assert.match(a, /Elapsed time \(s\)/);
-  for (const m of a.matchAll(/ d="([^"]*)"/g)) assert.doesNotMatch(m[1], /\d\.\d\d/, "coordinates rounded");
+  for (const m of a.matchAll(/ d="([^"]*)"/g)) {
+    assert.doesNotMatch(m[1], /\d\.\d\d/, "coordinates rounded");
+  }
 });
 
 Deno.test("progress is reported for each chart", async () => {
   const dir = await tmp();
   const tr = await fixtureTrace({ ...SMALL, dir: `${dir}/run`, gpus: 1 });
   const seen: [number, number, string][] = [];
-  await renderReport({ traces: [tr], summary: buildSummary([tr]), onProgress: (d, t, w) => seen.push([d, t, w]) });
+  await renderReport({
+    traces: [tr],
+    summary: buildSummary([tr]),
+    onProgress: (d, t, w) => seen.push([d, t, w]),
+  });
   assert.ok(seen.length >= 5);
   for (const [d, t] of seen) assert.ok(d <= t);
   assert.equal(seen.at(-1)![0], seen.at(-1)![1]);

@@ -159,7 +159,7 @@ Deno.test({
         const msgs = await sink.waitFor(1);
         assert.equal(msgs.length, 1, log);
         assert.equal(msgs[0].to, `${user}@example.org`);
-        assert.match(msgs[0].subject, new RegExp(`SLURM job ${id} \\(aimeter-test\\)`));
+        assert.match(msgs[0].subject, new RegExp(`SLURM job ${id}: .* on 2 nodes`));
         assert.match(msgs[0].body, /n1 +\S/);
         assert.ok(msgs[0].attachments.some((a) => a.filename === "report.html"));
       }

@@ -224,3 +224,35 @@ Deno.test("aimeter run --scrape: a server that never answers is counted, not fat
   assert.equal(s.workload.scrape.ok, 0);
   assert.equal((await aimeter(["run", ...REC, "--scrape", "ftp://x", "--", "true"])).code, 2);
 });
+
+Deno.test("aimeter run --baseline measures the idle node first, then reports gross and net", async () => {
+  const dir = await tempDir();
+  const r = await aimeter([
+    "run",
+    "--sources",
+    "proc,estimate",
+    "--cpu-tdp",
+    "100",
+    "--interval",
+    "50ms",
+    "--no-report",
+    "-q",
+    "--out",
+    dir,
+    "--baseline",
+    "1s",
+    "--",
+    "sh",
+    "-c",
+    `echo '{"mark": "command started"}' >> "$AIMETER_EVENTS"; sleep 0.5`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(Deno.readTextFileSync(`${dir}/summary.json`));
+  const b = s.workload.baseline;
+  assert.ok(Math.abs(b.window.duration_s - 1) < 0.1, JSON.stringify(b.window));
+  assert.ok(s.workload.marks[0].time_us >= b.window.end_us, "the command starts after the baseline");
+  assert.ok(b.gross_energy_j > 0 && b.idle_power_w > 0);
+  assert.ok(Math.abs(b.net_energy_j - (b.gross_energy_j - b.idle_energy_j)) < 1e-3);
+  assert.match(b.method, /idle power/);
+  assert.equal((await aimeter(["run", ...REC, "--baseline", "soon", "--", "true"])).code, 2);
+});

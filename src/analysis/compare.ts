@@ -243,7 +243,7 @@ export function fmtValue(key: string, v: number): string {
     if (a >= 1e-3) return `${(v * 1e3).toPrecision(4)} mJ`;
     return `${(v * 1e6).toPrecision(4)} µJ`;
   }
-  if (unit === "s") return v >= 100 ? `${(v / 60).toPrecision(4)} min` : `${v.toPrecision(4)} s`;
+  if (unit === "s") return v >= 600 ? `${(v / 60).toPrecision(4)} min` : `${v.toPrecision(4)} s`;
   return `${Number(v.toPrecision(4))} ${unit}`;
 }
 

@@ -170,7 +170,7 @@ function reportCommand(): Command {
       };
       const log = new HookLog(undefined, "aimeter slurm report");
       const mailWanted = !!(s.mail.to || s.mail.domain);
-      const r = await renderAndMail(s, job, o.quiet ? new HookLog("/dev/null", "") : log, {
+      const r = await renderAndMail(s, job, o.quiet ? new HookLog(null, "") : log, {
         mailRequired: mailWanted,
       });
       if (!r) throw new Error(`no job report for ${jobDir}`);

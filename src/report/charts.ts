@@ -207,7 +207,9 @@ export function renderChart(spec: ChartSpec): string {
   }
   if (spec.marks?.length) {
     const mk = spec.marks.map((m) => ({ x: ex(m.time), label: m.label }));
-    marks.push(Plot.ruleX(mk, { x: "x", stroke: "#444", strokeOpacity: 0.55, strokeDasharray: "2,3" }));
+    marks.push(
+      Plot.ruleX(mk, { x: "x", stroke: "#444", strokeOpacity: 0.55, strokeDasharray: "2,3" }),
+    );
     marks.push(
       Plot.text(mk, {
         x: "x",
@@ -252,21 +254,25 @@ export function renderChart(spec: ChartSpec): string {
       ticks: 5,
       tickFormat: Math.max(Math.abs(lo), Math.abs(hi)) >= 1e5 ? COMPACT.format : PLAIN.format,
     },
-    marks: spec.zero === false && lo > 0 ? marks : [...marks, Plot.ruleY([0], { stroke: "#999", strokeWidth: 0.75 })],
+    marks: spec.zero === false && lo > 0
+      ? marks
+      : [...marks, Plot.ruleY([0], { stroke: "#999", strokeWidth: 0.75 })],
   }) as unknown as Element;
   return roundCoordinates(svg.outerHTML);
 }
 
 /** The legend of a chart as HTML (swatches matching line colour and dash). */
-export function legend(lines: { label: string; color: string; dashed?: boolean; note?: string }[]): string {
+export function legend(
+  lines: { label: string; color: string; dashed?: boolean; note?: string }[],
+): string {
   if (!lines.length) return "";
   return `<ul class="legend">${
     lines.map((l) =>
       `<li><svg class="sw" width="18" height="10" aria-hidden="true"><line x1="0" y1="5" x2="18" y2="5" stroke="${
         esc(l.color)
-      }" stroke-width="${l.dashed ? 2 : 3}"${l.dashed ? ' stroke-dasharray="4,2"' : ""}/></svg>${esc(l.label)}${
-        l.note ? ` <span class="est">${esc(l.note)}</span>` : ""
-      }</li>`
+      }" stroke-width="${l.dashed ? 2 : 3}"${l.dashed ? ' stroke-dasharray="4,2"' : ""}/></svg>${
+        esc(l.label)
+      }${l.note ? ` <span class="est">${esc(l.note)}</span>` : ""}</li>`
     ).join("")
   }</ul>`;
 }

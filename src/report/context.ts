@@ -7,7 +7,7 @@
 import type { Series, Trace } from "../trace/reader.ts";
 import type { Summary } from "../analysis/summary.ts";
 import type { DeviceEnergy } from "../analysis/energy.ts";
-import { type Band, PALETTE, timeAxis, type TimeAxis } from "./charts.ts";
+import { type Band, PALETTE, type TimeAxis, timeAxis } from "./charts.ts";
 import { toMicros } from "./format.ts";
 
 export interface WorkloadMark {
@@ -73,7 +73,9 @@ function asArray(v: any): any[] {
 export function buildContext(traces: Trace[], summary: Summary): ReportContext {
   const series = traces.flatMap((t) => t.series);
   const hostSet: string[] = [];
-  for (const h of summary.hosts ?? []) if (h?.host && !hostSet.includes(h.host)) hostSet.push(h.host);
+  for (const h of summary.hosts ?? []) {
+    if (h?.host && !hostSet.includes(h.host)) hostSet.push(h.host);
+  }
   for (const s of series) if (!hostSet.includes(s.host)) hostSet.push(s.host);
   if (!hostSet.length) hostSet.push(summary.run?.host ?? "unknown");
 
@@ -84,8 +86,12 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
     sMin = Math.min(sMin, s.times[0]);
     sMax = Math.max(sMax, s.times[s.times.length - 1]);
   }
-  if (!Number.isFinite(t0) || (Number.isFinite(sMin) && sMin < t0)) t0 = Number.isFinite(sMin) ? sMin : 0;
-  if (!Number.isFinite(t1) || (Number.isFinite(sMax) && sMax > t1)) t1 = Number.isFinite(sMax) ? sMax : t0 + 1e6;
+  if (!Number.isFinite(t0) || (Number.isFinite(sMin) && sMin < t0)) {
+    t0 = Number.isFinite(sMin) ? sMin : 0;
+  }
+  if (!Number.isFinite(t1) || (Number.isFinite(sMax) && sMax > t1)) {
+    t1 = Number.isFinite(sMax) ? sMax : t0 + 1e6;
+  }
   if (t1 <= t0) t1 = t0 + 1e6;
 
   // colours: devices in a stable order, GPUs first, the same key on every host
@@ -101,7 +107,9 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
   const hostColors = new Map(hostSet.map((h, i) => [h, PALETTE[i % PALETTE.length]]));
 
   const energies = new Map<string, DeviceEnergy>();
-  for (const d of summary.devices ?? []) energies.set(`${d.host}\u0000${d.source}\u0000${d.device}`, d);
+  for (const d of summary.devices ?? []) {
+    energies.set(`${d.host}\u0000${d.source}\u0000${d.device}`, d);
+  }
 
   // workload phases and marks: the summary's block, else what the trace carries
   const wl = summary.workload ?? traces.map((t) => t.meta?.extra?.workload).find(Boolean) ?? {};
@@ -109,7 +117,11 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
   for (const p of asArray(wl?.phases)) {
     const start = toMicros(p?.start), end = toMicros(p?.end ?? summary.run?.end);
     if (Number.isFinite(start)) {
-      phases.push({ name: String(p?.name ?? "phase"), start, end: Number.isFinite(end) ? end : t1 });
+      phases.push({
+        name: String(p?.name ?? "phase"),
+        start,
+        end: Number.isFinite(end) ? end : t1,
+      });
     }
   }
   const marks: WorkloadMark[] = [];
@@ -133,7 +145,9 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
     hostColor: (h) => hostColors.get(h) ?? "#777",
     deviceEnergy: (host, source, device) => energies.get(`${host}\u0000${source}\u0000${device}`),
     label: (source, device) => {
-      if (source === "estimate") return /^cpu/.test(device) ? "CPU (estimate)" : `${device} (estimate)`;
+      if (source === "estimate") {
+        return /^cpu/.test(device) ? "CPU (estimate)" : `${device} (estimate)`;
+      }
       if (["nvml", "amdgpu", "rocm_smi", "rapl"].includes(source)) return device;
       return `${source} ${device}`;
     },

@@ -97,7 +97,9 @@ export function lttb(x: ArrayLike<number>, y: ArrayLike<number>, n: number): XY 
   const ox: number[] = [], oy: number[] = [];
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k];
-    if (k > 0 && step > 0 && x[i] - x[idx[k - 1]] > Math.max(step * 5, (x[len - 1] - x[0]) / n * 3)) {
+    if (
+      k > 0 && step > 0 && x[i] - x[idx[k - 1]] > Math.max(step * 5, (x[len - 1] - x[0]) / n * 3)
+    ) {
       // only a gap when the raw data has one inside this span
       if (hasGap(x, idx[k - 1], i, step * 5)) {
         ox.push((x[idx[k - 1]] + x[i]) / 2);

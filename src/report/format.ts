@@ -7,7 +7,10 @@
 const NB = "\u00a0";
 
 function num(v: number, digits: number): string {
-  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return v.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 /** Three significant figures at most, thousands separated. */

@@ -45,12 +45,20 @@ export interface Column {
   title?: string;
 }
 
-export function table(columns: Column[], rows: string[][], opts: { cls?: string; foot?: string[] } = {}): string {
+export function table(
+  columns: Column[],
+  rows: string[][],
+  opts: { cls?: string; foot?: string[] } = {},
+): string {
   const th = columns.map((c) =>
-    `<th${c.num ? ' class="num"' : ""}${c.title ? ` title="${esc(c.title)}"` : ""}>${esc(c.label)}</th>`
+    `<th${c.num ? ' class="num"' : ""}${c.title ? ` title="${esc(c.title)}"` : ""}>${
+      esc(c.label)
+    }</th>`
   ).join("");
   const tr = (cells: string[], tag = "td") =>
-    `<tr>${cells.map((v, i) => `<${tag}${columns[i]?.num ? ' class="num"' : ""}>${v}</${tag}>`).join("")}</tr>`;
+    `<tr>${
+      cells.map((v, i) => `<${tag}${columns[i]?.num ? ' class="num"' : ""}>${v}</${tag}>`).join("")
+    }</tr>`;
   const body = rows.map((r) => tr(r)).join("\n");
   const foot = opts.foot ? `<tfoot>${tr(opts.foot)}</tfoot>` : "";
   return `<div class="table-wrap"><table${opts.cls ? ` class="${esc(opts.cls)}"` : ""}>` +
@@ -63,7 +71,9 @@ export function facts(pairs: [string, string | undefined | null][], cls = "facts
   if (!items.length) return "";
   return `<dl class="${esc(cls)}">${
     items.map(([k, v]) =>
-      `<div${String(v).replace(/<[^>]*>/g, "").length > 64 ? ' class="wide"' : ""}><dt>${esc(k)}</dt><dd>${v}</dd></div>`
+      `<div${String(v).replace(/<[^>]*>/g, "").length > 64 ? ' class="wide"' : ""}><dt>${
+        esc(k)
+      }</dt><dd>${v}</dd></div>`
     ).join("")
   }</dl>`;
 }
@@ -85,7 +95,9 @@ export function generic(value: unknown, depth = 0): string {
       if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
         const keys: string[] = [];
         for (const v of value) for (const k of Object.keys(v)) if (!keys.includes(k)) keys.push(k);
-        const numeric = keys.map((k) => value.every((v) => typeof v[k] === "number" || v[k] == null));
+        const numeric = keys.map((k) =>
+          value.every((v) => typeof v[k] === "number" || v[k] == null)
+        );
         return table(
           keys.map((k, i) => ({ label: k, num: numeric[i] })),
           value.map((v) => keys.map((k) => generic(v[k], depth + 1))),
@@ -96,7 +108,9 @@ export function generic(value: unknown, depth = 0): string {
     }
     if (typeof value === "object") {
       return facts(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, generic(v, depth + 1)]),
+        Object.entries(value as Record<string, unknown>).map((
+          [k, v],
+        ) => [k, generic(v, depth + 1)]),
         "facts generic",
       ) || '<span class="muted">none</span>';
     }

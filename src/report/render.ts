@@ -33,7 +33,8 @@ export async function renderReport(input: RenderInput): Promise<string> {
   const { traces, summary } = input;
   const ctx = buildContext(traces, summary);
   let done = 0;
-  const wlMetrics = new Set(ctx.series.filter((s) => s.source === "workload").map((s) => s.metric)).size;
+  const wlMetrics =
+    new Set(ctx.series.filter((s) => s.source === "workload").map((s) => s.metric)).size;
   let total = plannedSteps(ctx.hosts.length, ctx.multiNode, wlMetrics);
   const progress = {
     step(what: string) {
@@ -51,7 +52,9 @@ export async function renderReport(input: RenderInput): Promise<string> {
     } catch (e) {
       // one section's trouble never costs the whole report
       html = `<section id="${esc(s.id)}" class="section"><h2>${esc(s.title || s.id)}</h2>` +
-        `<p class="est">This part could not be drawn: ${esc((e as Error)?.message ?? e)}</p></section>`;
+        `<p class="est">This part could not be drawn: ${
+          esc((e as Error)?.message ?? e)
+        }</p></section>`;
     }
     if (html) rendered.push({ id: s.id, title: s.title, html });
   }
@@ -73,7 +76,9 @@ export async function renderReport(input: RenderInput): Promise<string> {
   } else if (run?.complete === false) {
     status = ' <span class="status warn">incomplete run</span>';
   }
-  const nav = rendered.filter((r) => r.title).map((r) => `<a href="#${esc(r.id)}">${esc(r.title)}</a>`).join("");
+  const nav = rendered.filter((r) => r.title).map((r) =>
+    `<a href="#${esc(r.id)}">${esc(r.title)}</a>`
+  ).join("");
   const sources = traces.length === 1
     ? (traces[0].location?.files?.length === 1 ? "one trace" : "the segments of one trace")
     : `${traces.length} traces`;

@@ -29,7 +29,8 @@ export function cumulativeEnergy(
     const y = new Float64Array(n);
     for (let i = 1; i < n; i++) {
       y[i] = y[i - 1] +
-        ((power.values[i] + power.values[i - 1]) / 2) * ((power.times[i] - power.times[i - 1]) / 1e6);
+        ((power.values[i] + power.values[i - 1]) / 2) *
+          ((power.times[i] - power.times[i - 1]) / 1e6);
     }
     return { x: power.times, y };
   }
@@ -44,12 +45,18 @@ export function grid(t0: number, t1: number, n: number): Float64Array {
 }
 
 /** Cumulative energy on a grid (0 before the device's first sample, held after its last). */
-export function cumulativeOnGrid(c: { x: Float64Array; y: Float64Array }, g: Float64Array): Float64Array {
+export function cumulativeOnGrid(
+  c: { x: Float64Array; y: Float64Array },
+  g: Float64Array,
+): Float64Array {
   return resampleAt(c.x, c.y, g, 0);
 }
 
 /** Mean power in each grid step from a cumulative energy on that grid. */
-export function meanPowerOnGrid(cum: Float64Array, g: Float64Array): { x: Float64Array; y: Float64Array } {
+export function meanPowerOnGrid(
+  cum: Float64Array,
+  g: Float64Array,
+): { x: Float64Array; y: Float64Array } {
   const n = g.length;
   const x = new Float64Array(Math.max(0, n - 1)), y = new Float64Array(Math.max(0, n - 1));
   for (let i = 1; i < n; i++) {

@@ -309,6 +309,7 @@ export async function renderAndMail(
       region: s.region,
       pue: s.pue !== undefined ? Number(s.pue) : undefined,
       expectedNodes: job.nodes.length > 1 || job.nodelist ? job.nodes : undefined,
+      stagingDir: Deno.uid() === 0 ? `${s.dir}/.aimeter-staging` : undefined,
     });
   } catch (e) {
     log.error(`job report failed: ${errorText(e)}`);

@@ -38,7 +38,17 @@ function jobTagsOf(t: Trace): Record<string, unknown> | undefined {
 /** Merge the node traces of `jobDir` into `<jobDir>/report.html` and `summary.json`. */
 export async function renderJobReport(
   jobDir: string,
-  opts: { region?: string; pue?: number; expectedNodes?: string[] } = {},
+  opts: {
+    region?: string;
+    pue?: number;
+    expectedNodes?: string[];
+    /**
+     * Write the files here first (a root-only folder on the same file system)
+     * and rename them into the job folder: root never writes through a link
+     * the job's user placed in their folder.
+     */
+    stagingDir?: string;
+  } = {},
 ): Promise<JobReport> {
   const dir = jobDir.replace(/\/+$/, "");
   const files = nodeTraces(dir);
@@ -84,9 +94,23 @@ export async function renderJobReport(
   }
   const reportPath = `${dir}/report.html`;
   const summaryPath = `${dir}/summary.json`;
-  await writeReport(traces, summary, reportPath, true);
-  const tmp = `${summaryPath}.tmp`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(summary, null, 2) + "\n");
-  Deno.renameSync(tmp, summaryPath);
+  let stage: string | undefined;
+  if (opts.stagingDir) {
+    Deno.mkdirSync(opts.stagingDir, { recursive: true, mode: 0o700 });
+    stage = Deno.makeTempDirSync({ dir: opts.stagingDir, prefix: "report-" });
+  }
+  try {
+    const rp = stage ? `${stage}/report.html` : reportPath;
+    const sp = stage ? `${stage}/summary.json` : summaryPath;
+    await writeReport(traces, summary, rp, true);
+    Deno.writeTextFileSync(`${sp}.tmp`, JSON.stringify(summary, null, 2) + "\n");
+    Deno.renameSync(`${sp}.tmp`, sp);
+    if (stage) {
+      Deno.renameSync(rp, reportPath);
+      Deno.renameSync(sp, summaryPath);
+    }
+  } finally {
+    if (stage) Deno.removeSync(stage, { recursive: true });
+  }
   return { summary, reportPath, summaryPath, nodes, missing };
 }

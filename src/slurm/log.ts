@@ -6,18 +6,31 @@
 
 export class HookLog {
   #enc = new TextEncoder();
-  constructor(readonly file: string | undefined, readonly prefix: string) {}
+  /** `file` undefined: stderr; null: nowhere. */
+  constructor(readonly file: string | undefined | null, readonly prefix: string) {}
 
   write(level: "info" | "warn" | "error", msg: string): void {
+    if (this.file === null) return;
     const line = `${new Date().toISOString()} ${level} ${this.prefix}: ${msg}\n`;
-    if (!this.file) {
+    if (this.file === undefined) {
       try {
         Deno.stderr.writeSync(this.#enc.encode(line));
       } catch { /* nowhere to write */ }
       return;
     }
     try {
-      Deno.writeFileSync(this.file, this.#enc.encode(line), { append: true, mode: 0o600 });
+      // create it root-only; never chmod a file that exists (it may be /dev/null)
+      let f: Deno.FsFile;
+      try {
+        f = Deno.openSync(this.file, { createNew: true, write: true, mode: 0o600 });
+      } catch {
+        f = Deno.openSync(this.file, { append: true });
+      }
+      try {
+        f.writeSync(this.#enc.encode(line));
+      } finally {
+        f.close();
+      }
     } catch {
       try {
         Deno.stderr.writeSync(this.#enc.encode(line));

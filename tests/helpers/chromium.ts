@@ -7,7 +7,11 @@
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 
-export const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+export const CHROMIUM_CANDIDATES = [
+  "/usr/bin/chromium",
+  "/usr/bin/chromium-browser",
+  "/usr/bin/google-chrome",
+];
 
 function exists(p: string): boolean {
   try {

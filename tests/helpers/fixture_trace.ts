@@ -134,7 +134,13 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     });
   }
   if (o.cpuEstimate) {
-    devices.push({ source: "estimate", device: "cpu-estimate", name: "CPU (TDP × utilization)", energyMethod: "estimate", total: "cpu" });
+    devices.push({
+      source: "estimate",
+      device: "cpu-estimate",
+      name: "CPU (TDP × utilization)",
+      energyMethod: "estimate",
+      total: "cpu",
+    });
   }
   const iso = (s: number) => new Date(Date.parse(start) + s * 1000).toISOString();
   const extra: Record<string, unknown> = {};
@@ -160,18 +166,33 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     ...(Object.keys(extra).length ? { extra } : {}),
     ...o.meta,
   };
-  const w = new TraceWriter({ dir: o.dir, format: o.format ?? "parquet", meta, segmentSeconds: 1e9 });
+  const w = new TraceWriter({
+    dir: o.dir,
+    format: o.format ?? "parquet",
+    meta,
+    segmentSeconds: 1e9,
+  });
   const id = (s: string, d: string, m: string) => w.seriesId(s, d, m);
-  const gpuIds = Array.from({ length: gpus }, (_, g) => gpuMetrics.map((m) => id("nvml", `gpu${g}`, m)));
+  const gpuIds = Array.from(
+    { length: gpus },
+    (_, g) => gpuMetrics.map((m) => id("nvml", `gpu${g}`, m)),
+  );
   const raplIds = rapl.map((z) => id("rapl", z, "energy_j"));
-  const estIds = o.cpuEstimate ? [id("estimate", "cpu-estimate", "power_w"), id("estimate", "cpu-estimate", "energy_j")] : [];
+  const estIds = o.cpuEstimate
+    ? [id("estimate", "cpu-estimate", "power_w"), id("estimate", "cpu-estimate", "energy_j")]
+    : [];
   let estE = 0, estP = 0;
   const procIds = proc
-    ? [id("proc", "cpu", "util_pct"), id("proc", "mem", "used_bytes"), id("proc", "process", "cpu_pct"), id(
-      "proc",
-      "process",
-      "rss_bytes",
-    )]
+    ? [
+      id("proc", "cpu", "util_pct"),
+      id("proc", "mem", "used_bytes"),
+      id("proc", "process", "cpu_pct"),
+      id(
+        "proc",
+        "process",
+        "rss_bytes",
+      ),
+    ]
     : [];
   const wlIds = wlMetrics.map((m) => id("workload", "main", m));
   const gpuE = new Float64Array(gpus);
@@ -223,7 +244,9 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     }
     if (wlMetrics.length && i > 0 && Math.abs(t / wlEvery - Math.round(t / wlEvery)) < 1e-9) {
       wlMetrics.forEach((m, k) => {
-        const v = m === "loss" ? 2.5 * Math.exp(-3 * f) + 0.3 + 0.05 * Math.sin(t) : m === "samples_per_s"
+        const v = m === "loss"
+          ? 2.5 * Math.exp(-3 * f) + 0.3 + 0.05 * Math.sin(t)
+          : m === "samples_per_s"
           ? 800 + 40 * Math.sin(t / 7)
           : 10 * (k + 1) * f;
         w.append(tu, wlIds[k], v);
@@ -253,7 +276,14 @@ export async function fixtureJob(
 ): Promise<Trace[]> {
   const out: Trace[] = [];
   for (const [i, host] of o.hosts.entries()) {
-    out.push(await fixtureTrace({ ...o, host, dir: `${o.dir}/${host}`, load: (o.load ?? 1) * (1 - 0.15 * i) }));
+    out.push(
+      await fixtureTrace({
+        ...o,
+        host,
+        dir: `${o.dir}/${host}`,
+        load: (o.load ?? 1) * (1 - 0.15 * i),
+      }),
+    );
   }
   return out;
 }

@@ -22,7 +22,9 @@ export const findingsSection: Section = {
       fill(TEMPLATES.finding, {
         severity: String(x.severity ?? "info").toLowerCase().replace(/[^a-z]/g, "") || "info",
         title: x.title ?? x.id ?? "finding",
-        energy: isNum(x.energy_j) ? `<span class="energy">${esc(joules(x.energy_j))} at stake</span>` : "",
+        energy: isNum(x.energy_j)
+          ? `<span class="energy">${esc(joules(x.energy_j))} at stake</span>`
+          : "",
         evidence: x.evidence != null
           ? `<p>${typeof x.evidence === "string" ? esc(x.evidence) : generic(x.evidence)}</p>`
           : "",
@@ -45,9 +47,9 @@ export const correlationsSection: Section = {
     const bar = (r: unknown) => {
       if (!isNum(r)) return "";
       const w = Math.min(1, Math.abs(r)) * 50;
-      return `<span class="corr-bar" aria-hidden="true"><i style="left:${r < 0 ? 50 - w : 50}%;width:${
-        w.toFixed(1)
-      }%;background:${r < 0 ? "#ff725c" : "#4269d0"}"></i></span>`;
+      return `<span class="corr-bar" aria-hidden="true"><i style="left:${
+        r < 0 ? 50 - w : 50
+      }%;width:${w.toFixed(1)}%;background:${r < 0 ? "#ff725c" : "#4269d0"}"></i></span>`;
     };
     const rows = items.slice(0, 40).map((x) => [
       `<code>${esc(x.a ?? "")}</code>`,
@@ -55,7 +57,9 @@ export const correlationsSection: Section = {
       `${esc(value(x.pearson, 3))}${bar(x.pearson)}`,
       esc(value(x.spearman, 3)),
       esc(value(x.n)),
-      esc(isNum(x.p_value) ? (x.p_value < 1e-4 ? "< 0.0001" : value(x.p_value, 2)) : value(x.p_value)),
+      esc(
+        isNum(x.p_value) ? (x.p_value < 1e-4 ? "< 0.0001" : value(x.p_value, 2)) : value(x.p_value),
+      ),
     ]);
     return wrapSection({
       id: "correlations",

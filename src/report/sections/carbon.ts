@@ -41,28 +41,40 @@ export const carbonSection: Section = {
   render(ctx: ReportContext) {
     const c = ctx.summary.carbon;
     if (!isObj(c)) return "";
-    const region = [c.region ? `<code>${esc(c.region)}</code>` : "", c.region_name ? esc(c.region_name) : ""]
+    const region = [
+      c.region ? `<code>${esc(c.region)}</code>` : "",
+      c.region_name ? esc(c.region_name) : "",
+    ]
       .filter(Boolean).join(" ");
     const intensity = isNum(c.intensity_g_per_kwh)
-      ? `${esc(sig(c.intensity_g_per_kwh))}\u00a0g\u00a0CO₂e/kWh${c.basis ? ` (${esc(c.basis)})` : ""}`
+      ? `${esc(sig(c.intensity_g_per_kwh))}\u00a0g\u00a0CO₂e/kWh${
+        c.basis ? ` (${esc(c.basis)})` : ""
+      }`
       : "";
     const parts: string[] = [];
     parts.push(facts([
       ["Emissions", isNum(c.emissions_g) ? `<b>${esc(grams(c.emissions_g))}</b>` : ""],
       [
         "Region",
-        region + (c.guess
+        region +
+        (c.guess
           ? ` <span class="est">guessed${c.resolved_by ? ` from ${esc(c.resolved_by)}` : ""}</span>`
           : ""),
       ],
       ["Intensity", intensity],
       [
         "Source",
-        [c.intensity_source, String(c.intensity_source ?? "").includes(String(c.year)) ? null : c.year]
+        [
+          c.intensity_source,
+          String(c.intensity_source ?? "").includes(String(c.year)) ? null : c.year,
+        ]
           .filter((v) => v !== undefined && v !== null && v !== "").map(esc).join(", "),
       ],
       ["PUE", isNum(c.pue) ? esc(trimZeros(sig(c.pue))) : ""],
-      ["IT energy", isNum(c.energy_j) ? `${esc(kwh(c.energy_j))} (${esc(joules(c.energy_j))})` : ""],
+      [
+        "IT energy",
+        isNum(c.energy_j) ? `${esc(kwh(c.energy_j))} (${esc(joules(c.energy_j))})` : "",
+      ],
       ["Grid energy", isNum(c.grid_energy_j) ? `${esc(kwh(c.grid_energy_j))} (IT × PUE)` : ""],
       ["Water", isNum(c.water_l) ? `${esc(sig(c.water_l))}\u00a0L` : ""],
       [
@@ -82,9 +94,11 @@ export const carbonSection: Section = {
       parts.push(
         `<h3>In everyday terms</h3><ul class="comparisons">${
           c.comparisons.filter(isObj).map((x) =>
-            `<li>≈ <b>${esc(isNum(x.value) ? sig(x.value) : x.value ?? "")} ${esc(x.unit ?? "")}</b> ${
-              esc(x.label ?? "")
-            }${x.source ? ` <span class="muted">(${esc(x.source)})</span>` : ""}</li>`
+            `<li>≈ <b>${esc(isNum(x.value) ? sig(x.value) : x.value ?? "")} ${
+              esc(x.unit ?? "")
+            }</b> ${esc(x.label ?? "")}${
+              x.source ? ` <span class="muted">(${esc(x.source)})</span>` : ""
+            }</li>`
           ).join("")
         }</ul>`,
       );
@@ -98,7 +112,10 @@ export const carbonSection: Section = {
       ]);
       parts.push(
         "<h3>Per device</h3>" +
-          table([{ label: "Device" }, { label: "Energy", num: true }, { label: "Emissions", num: true }, {
+          table([{ label: "Device" }, { label: "Energy", num: true }, {
+            label: "Emissions",
+            num: true,
+          }, {
             label: "",
           }], rows),
       );
@@ -111,11 +128,16 @@ export const carbonSection: Section = {
       ]);
       parts.push(
         "<h3>Per phase</h3>" +
-          table([{ label: "Phase" }, { label: "Energy", num: true }, { label: "Emissions", num: true }], rows),
+          table([{ label: "Phase" }, { label: "Energy", num: true }, {
+            label: "Emissions",
+            num: true,
+          }], rows),
       );
     }
     if (Array.isArray(c.notes) && c.notes.length) {
-      parts.push(`<ul class="notes">${c.notes.map((n: unknown) => `<li>${esc(n)}</li>`).join("")}</ul>`);
+      parts.push(
+        `<ul class="notes">${c.notes.map((n: unknown) => `<li>${esc(n)}</li>`).join("")}</ul>`,
+      );
     }
     const extra = Object.fromEntries(Object.entries(c).filter(([k]) => !KNOWN.has(k)));
     if (Object.keys(extra).length) parts.push(generic(extra));

@@ -53,7 +53,10 @@ export function methodHelp(method: string): string {
 }
 
 /** An energy figure with its method; estimates in italics, marked. */
-export function energyWithMethod(j: number | null | undefined, method: string | null | undefined): string {
+export function energyWithMethod(
+  j: number | null | undefined,
+  method: string | null | undefined,
+): string {
   const v = esc(joules(j));
   const cls = method === "estimate" ? ' class="estimate-value"' : "";
   return `<span${cls}>${v}</span> ${methodBadge(method)}`;
@@ -61,7 +64,9 @@ export function energyWithMethod(j: number | null | undefined, method: string | 
 
 /** The methods behind a group of devices, as badges. */
 export function methodsOf(devices: DeviceEnergy[]): string {
-  const ms = [...new Set(devices.filter((d) => d.energy_j !== null).map((d) => d.energy_method ?? ""))]
+  const ms = [
+    ...new Set(devices.filter((d) => d.energy_j !== null).map((d) => d.energy_method ?? "")),
+  ]
     .filter(Boolean).sort();
   return ms.map(methodBadge).join(" ");
 }

@@ -13,10 +13,13 @@ export const devicesSection: Section = {
     if (!devs.length) return "";
     const total = ctx.summary.energy_j?.total ?? 0;
     const metric = (host: string, source: string, device: string, m: string) =>
-      ctx.series.find((s) => s.host === host && s.source === source && s.device === device && s.metric === m);
+      ctx.series.find((s) =>
+        s.host === host && s.source === source && s.device === device && s.metric === m
+      );
     const hostIdx = (h: string) => ctx.hosts.indexOf(h);
     devs.sort((a, b) =>
-      hostIdx(a.host) - hostIdx(b.host) || (a.total === "none" ? 1 : 0) - (b.total === "none" ? 1 : 0) ||
+      hostIdx(a.host) - hostIdx(b.host) ||
+      (a.total === "none" ? 1 : 0) - (b.total === "none" ? 1 : 0) ||
       a.source.localeCompare(b.source) || a.device.localeCompare(b.device, "en", { numeric: true })
     );
     const rows = devs.map((d) => {
@@ -28,16 +31,20 @@ export const devicesSection: Section = {
       if (counter) peak = max(powerFromEnergy(counter).y);
       const est = d.energy_method === "estimate";
       const inside = d.total === "none";
-      const name = `${dot(ctx.colorOf(d.source, d.device), est)}<b>${esc(ctx.label(d.source, d.device))}</b>${
-        d.name ? `<br><span class="muted">${esc(d.name)}</span>` : ""
-      }${d.note ? `<br><span class="est">${esc(d.note)}</span>` : ""}${
+      const name = `${dot(ctx.colorOf(d.source, d.device), est)}<b>${
+        esc(ctx.label(d.source, d.device))
+      }</b>${d.name ? `<br><span class="muted">${esc(d.name)}</span>` : ""}${
+        d.note ? `<br><span class="est">${esc(d.note)}</span>` : ""
+      }${
         inside ? '<br><span class="muted">inside another meter, not added to the total</span>' : ""
       }`;
       const cells = [
         name,
         ...(ctx.multiNode ? [`<code>${esc(d.host)}</code>`] : []),
         esc(d.source),
-        d.energy_j === null ? '<span class="muted">—</span>' : energyWithMethod(d.energy_j, d.energy_method),
+        d.energy_j === null
+          ? '<span class="muted">—</span>'
+          : energyWithMethod(d.energy_j, d.energy_method),
         !inside && d.energy_j !== null && total > 0 ? esc(pct((d.energy_j / total) * 100, 1)) : "",
         esc(watts(d.avg_power_w)),
         esc(watts(peak)),
@@ -72,7 +79,8 @@ export const devicesSection: Section = {
     return wrapSection({
       id: "devices",
       title: "Devices",
-      lead: "From every sample of the trace. Average power is energy over the device's sampled time.",
+      lead:
+        "From every sample of the trace. Average power is energy over the device's sampled time.",
       body: table(cols, rows, { foot, cls: "devices" }),
     });
   },

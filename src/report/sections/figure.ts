@@ -1,7 +1,7 @@
 /** One chart figure: caption, legend, SVG. */
 import { fill } from "../html.ts";
 import { TEMPLATES } from "../templates.ts";
-import { type Line, legend, renderChart } from "../charts.ts";
+import { legend, type Line, renderChart } from "../charts.ts";
 import { minMaxBuckets } from "../downsample.ts";
 import type { ReportContext } from "../context.ts";
 
@@ -54,7 +54,8 @@ export function figure(ctx: ReportContext, o: FigureOptions): string {
         label: l.label,
         color: l.color,
         dashed: l.dashed,
-        note: o.notes?.[l.label] ?? (l.dashed && !/estimate/i.test(l.label) ? "estimate" : undefined),
+        note: o.notes?.[l.label] ??
+          (l.dashed && !/estimate/i.test(l.label) ? "estimate" : undefined),
       })),
     ),
     svg,

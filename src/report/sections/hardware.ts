@@ -56,12 +56,19 @@ function hostCharts(ctx: ReportContext, host: string, progress: Progress): strin
     title: "Temperatures",
     note: on,
     yLabel: "Temperature (°C)",
-    lines: lines(ctx, temp, 1, (s) => `${ctx.label(s.source, s.device)}${s.metric === "temp_c" ? "" : ` ${s.metric}`}`),
+    lines: lines(
+      ctx,
+      temp,
+      1,
+      (s) => `${ctx.label(s.source, s.device)}${s.metric === "temp_c" ? "" : ` ${s.metric}`}`,
+    ),
     height: 200,
   }));
   progress.step("temperatures");
   let clocks = pick(ctx, host, "sm_clock_mhz");
-  if (!clocks.length) clocks = ctx.series.filter((s) => s.host === host && s.metric.endsWith("clock_mhz"));
+  if (!clocks.length) {
+    clocks = ctx.series.filter((s) => s.host === host && s.metric.endsWith("clock_mhz"));
+  }
   out.push(figure(ctx, {
     id: `chart-clock-${h}`,
     title: "Clocks",
@@ -74,7 +81,12 @@ function hostCharts(ctx: ReportContext, host: string, progress: Progress): strin
   const hostCpu = pick(ctx, host, "util_pct", ["proc"], ["cpu"]);
   const procCpu = pick(ctx, host, "cpu_pct", ["proc"], ["process"]);
   const cpuLines: Line[] = [
-    ...hostCpu.map((s) => ({ label: "host, all cores", color: "#9c6b4e", x: s.times, y: s.values })),
+    ...hostCpu.map((s) => ({
+      label: "host, all cores",
+      color: "#9c6b4e",
+      x: s.times,
+      y: s.values,
+    })),
   ];
   out.push(figure(ctx, {
     id: `chart-cpu-${h}`,
@@ -89,7 +101,9 @@ function hostCharts(ctx: ReportContext, host: string, progress: Progress): strin
   out.push(figure(ctx, {
     id: `chart-proc-cpu-${h}`,
     title: "Workload process CPU",
-    note: `${on ? `${on}; ` : ""}the command's whole process tree, in cores (1 = one core fully busy)`,
+    note: `${
+      on ? `${on}; ` : ""
+    }the command's whole process tree, in cores (1 = one core fully busy)`,
     yLabel: "CPU (cores)",
     lines: procCpu.map((s) => ({
       label: "process tree",
@@ -136,7 +150,9 @@ export const hardwareSection: Section = {
       if (!charts.length) continue;
       parts.push(
         ctx.multiNode
-          ? `<div class="chart-group"><h3>Node <code>${esc(host)}</code></h3>${charts.join("\n")}</div>`
+          ? `<div class="chart-group"><h3>Node <code>${esc(host)}</code></h3>${
+            charts.join("\n")
+          }</div>`
           : charts.join("\n"),
       );
     }

@@ -1,7 +1,18 @@
 /** The key numbers first: energy (kWh and J, split, method), power, time, emissions, energy per unit of work. */
 import { esc, fill } from "../html.ts";
 import { TEMPLATES } from "../templates.ts";
-import { duration, grams, joules, joulesExact, kwh, pct, sig, trimZeros, utc, watts } from "../format.ts";
+import {
+  duration,
+  grams,
+  joules,
+  joulesExact,
+  kwh,
+  pct,
+  sig,
+  trimZeros,
+  utc,
+  watts,
+} from "../format.ts";
 import { isNum, isObj, methodBadge, type Section } from "./common.ts";
 import type { ReportContext } from "../context.ts";
 
@@ -28,9 +39,14 @@ function perUnitCards(perUnit: unknown): string[] {
     if (isNum(v)) {
       val = v;
       const m = /_(j|wh|kwh|g|mj|kj)$/i.exec(k);
-      unit = m ? ({ j: "J", wh: "Wh", kwh: "kWh", g: "g CO₂e", mj: "MJ", kj: "kJ" } as Record<string, string>)[
-        m[1].toLowerCase()
-      ] : "";
+      unit = m
+        ? ({ j: "J", wh: "Wh", kwh: "kWh", g: "g CO₂e", mj: "MJ", kj: "kJ" } as Record<
+          string,
+          string
+        >)[
+          m[1].toLowerCase()
+        ]
+        : "";
     } else if (isObj(v)) {
       const num = [v.value, v.energy_j, v.j, v.per_unit].find(isNum);
       if (num === undefined) continue;
@@ -57,19 +73,26 @@ export const keyNumbersSection: Section = {
   title: "",
   render(ctx: ReportContext) {
     const s = ctx.summary;
-    const e = s.energy_j ?? { total: 0, gpu: 0, cpu: 0, dram: 0, host: 0, other: 0, measured: 0, estimated: 0 };
+    const e = s.energy_j ??
+      { total: 0, gpu: 0, cpu: 0, dram: 0, host: 0, other: 0, measured: 0, estimated: 0 };
     const devices = s.devices ?? [];
     const cards: string[] = [];
-    const methods = [...new Set(devices.filter((d) => d.energy_j !== null && d.total !== "none").map((d) =>
-      d.energy_method
-    ))].filter(Boolean) as string[];
+    const methods = [
+      ...new Set(
+        devices.filter((d) => d.energy_j !== null && d.total !== "none").map((d) =>
+          d.energy_method
+        ),
+      ),
+    ].filter(Boolean) as string[];
     const estimated = isNum(e.estimated) && e.estimated > 0;
     cards.push(card(
       "Energy",
       devices.length ? esc(kwh(e.total)) : '<span class="muted">not measured</span>',
       devices.length
         ? `${esc(joulesExact(e.total))} ${methods.sort().map(methodBadge).join(" ")}${
-          estimated ? `<br><span class="est">of which ${esc(joules(e.estimated))} estimated</span>` : ""
+          estimated
+            ? `<br><span class="est">of which ${esc(joules(e.estimated))} estimated</span>`
+            : ""
         }`
         : "no energy source could be read",
     ));
@@ -93,7 +116,10 @@ export const keyNumbersSection: Section = {
     ));
     const c = s.carbon;
     if (isObj(c) && isNum(c.emissions_g)) {
-      const where = [c.region_name ?? c.region, isNum(c.intensity_g_per_kwh) ? `${sig(c.intensity_g_per_kwh)} g/kWh` : ""]
+      const where = [
+        c.region_name ?? c.region,
+        isNum(c.intensity_g_per_kwh) ? `${sig(c.intensity_g_per_kwh)} g/kWh` : "",
+      ]
         .filter(Boolean).join(" · ");
       cards.push(card(
         "Emissions",
@@ -119,9 +145,9 @@ export const keyNumbersSection: Section = {
       const base = parts.reduce((a, p) => a + p.j, 0) || 1;
       split = `<div class="split" aria-label="Energy by part"><div class="split-bar">${
         parts.map((p) =>
-          `<span class="${p.estimate ? "estimate" : ""}" style="width:${(p.j / base * 100).toFixed(2)}%;background-color:${p.color}" title="${
-            esc(`${p.label}: ${joules(p.j)}`)
-          }"></span>`
+          `<span class="${p.estimate ? "estimate" : ""}" style="width:${
+            (p.j / base * 100).toFixed(2)
+          }%;background-color:${p.color}" title="${esc(`${p.label}: ${joules(p.j)}`)}"></span>`
         ).join("")
       }</div><ul class="split-legend">${
         parts.map((p) =>
@@ -138,15 +164,21 @@ export const keyNumbersSection: Section = {
       );
     }
     if (s.run && s.run.complete === false) {
-      notes.push("This trace comes from a run that did not finish (crash or kill): numbers cover what was written.");
+      notes.push(
+        "This trace comes from a run that did not finish (crash or kill): numbers cover what was written.",
+      );
     }
     if (isNum(s.measured_fraction) && s.measured_fraction < 1) {
-      notes.push(`${pct(s.measured_fraction * 100, 1)} of the energy is measured; the rest is estimated.`);
+      notes.push(
+        `${pct(s.measured_fraction * 100, 1)} of the energy is measured; the rest is estimated.`,
+      );
     }
     return fill(TEMPLATES.keyNumbers, {
       cards: cards.join("\n"),
       split,
-      notes: notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "",
+      notes: notes.length
+        ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`
+        : "",
     });
   },
 };

@@ -46,18 +46,22 @@ export const nodesSection: Section = {
       String((s.devices ?? []).length),
       methodsOf(s.devices ?? []),
     ];
-    const tbl = table([
-      { label: "Node" },
-      { label: "Energy", num: true },
-      { label: "Joules", num: true },
-      { label: "GPU", num: true },
-      { label: "CPU", num: true },
-      { label: "DRAM", num: true },
-      { label: "Other", num: true },
-      { label: "Share", num: true },
-      { label: "Devices", num: true },
-      { label: "Methods" },
-    ], rows, { foot, cls: "nodes" });
+    const tbl = table(
+      [
+        { label: "Node" },
+        { label: "Energy", num: true },
+        { label: "Joules", num: true },
+        { label: "GPU", num: true },
+        { label: "CPU", num: true },
+        { label: "DRAM", num: true },
+        { label: "Other", num: true },
+        { label: "Share", num: true },
+        { label: "Devices", num: true },
+        { label: "Methods" },
+      ],
+      rows,
+      { foot, cls: "nodes" },
+    );
 
     // per node: total cumulative energy and mean power on a common grid
     const g = grid(ctx.t0, ctx.t1, 240);
@@ -76,7 +80,9 @@ export const nodesSection: Section = {
       figure(ctx, {
         id: "chart-node-power",
         title: "Power per node",
-        note: `sum of the node's devices, mean over ${step < 10 ? step.toFixed(1) : Math.round(step)} s steps`,
+        note: `sum of the node's devices, mean over ${
+          step < 10 ? step.toFixed(1) : Math.round(step)
+        } s steps`,
         yLabel: "Power (W)",
         lines: pow,
         phases: true,

@@ -9,9 +9,14 @@ import type { Series } from "../../trace/reader.ts";
 
 /** Devices of a host that count into the energy totals (or have power), in colour order. */
 export function countedDevices(ctx: ReportContext, host: string) {
-  const byDev = new Map<string, { source: string; device: string; power?: Series; energy?: Series }>();
+  const byDev = new Map<
+    string,
+    { source: string; device: string; power?: Series; energy?: Series }
+  >();
   for (const s of ctx.series) {
-    if (s.host !== host || (s.metric !== "power_w" && s.metric !== "energy_j") || !s.times.length) continue;
+    if (s.host !== host || (s.metric !== "power_w" && s.metric !== "energy_j") || !s.times.length) {
+      continue;
+    }
     const k = `${s.source}/${s.device}`;
     const d = byDev.get(k) ?? { source: s.source, device: s.device };
     if (s.metric === "power_w") d.power = s;
@@ -35,9 +40,18 @@ export function powerLines(ctx: ReportContext, host: string): Line[] {
   const lines: Line[] = [];
   for (const d of countedDevices(ctx, host)) {
     const est = d.info?.energy_method === "estimate" || d.source === "estimate";
-    const p = d.power ? { x: d.power.times, y: d.power.values } : d.energy ? powerFromEnergy(d.energy) : undefined;
+    const p = d.power
+      ? { x: d.power.times, y: d.power.values }
+      : d.energy
+      ? powerFromEnergy(d.energy)
+      : undefined;
     if (!p || !p.x.length) continue;
-    lines.push({ label: ctx.label(d.source, d.device), color: ctx.colorOf(d.source, d.device), dashed: est, ...p });
+    lines.push({
+      label: ctx.label(d.source, d.device),
+      color: ctx.colorOf(d.source, d.device),
+      dashed: est,
+      ...p,
+    });
   }
   return lines;
 }
@@ -72,7 +86,9 @@ export function energyScale(maxJ: number): { div: number; unit: string } {
 }
 
 export function scaleLines(lines: Line[], div: number): Line[] {
-  return div === 1 ? lines : lines.map((l) => ({ ...l, y: Float64Array.from(l.y, (v) => v / div) }));
+  return div === 1
+    ? lines
+    : lines.map((l) => ({ ...l, y: Float64Array.from(l.y, (v) => v / div) }));
 }
 
 export const powerSection: Section = {
@@ -99,7 +115,9 @@ export const powerSection: Section = {
       sub.push(figure(ctx, {
         id: `chart-energy-${idPart(host)}`,
         title: "Cumulative energy",
-        note: ctx.multiNode ? `on ${host}, stacked by device` : "stacked by device; the top edge is the total",
+        note: ctx.multiNode
+          ? `on ${host}, stacked by device`
+          : "stacked by device; the top edge is the total",
         yLabel: `Energy (${sc.unit})`,
         lines: scaleLines(cl, sc.div),
         stacked: true,
@@ -108,13 +126,18 @@ export const powerSection: Section = {
       progress.step(`energy ${host}`);
       const body = sub.filter(Boolean).join("\n");
       if (!body) continue;
-      parts.push(ctx.multiNode ? `<div class="chart-group"><h3>Node <code>${esc(host)}</code></h3>${body}</div>` : body);
+      parts.push(
+        ctx.multiNode
+          ? `<div class="chart-group"><h3>Node <code>${esc(host)}</code></h3>${body}</div>`
+          : body,
+      );
     }
     if (!parts.length) {
       return wrapSection({
         id: "power",
         title: "Power & energy",
-        body: '<p class="muted">No power or energy series in the trace(s): see “Sensors not read” below.</p>',
+        body:
+          '<p class="muted">No power or energy series in the trace(s): see “Sensors not read” below.</p>',
       });
     }
     return wrapSection({ id: "power", title: "Power & energy", body: parts.join("\n") });

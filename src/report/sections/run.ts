@@ -29,7 +29,9 @@ export const runSection: Section = {
       ? '<span class="muted">none (recording only, or not finished)</span>'
       : r.exit_code === 0
       ? "0 (success)"
-      : `<b class="bad-text">${esc(r.exit_code)}</b>${r.exit_code > 128 ? ` (killed by signal ${r.exit_code - 128})` : ""}`;
+      : `<b class="bad-text">${esc(r.exit_code)}</b>${
+        r.exit_code > 128 ? ` (killed by signal ${r.exit_code - 128})` : ""
+      }`;
     const gpus = Array.isArray(r.gpu_models) ? r.gpu_models : [];
     const gpuText = (() => {
       const counts = new Map<string, number>();
@@ -49,15 +51,20 @@ export const runSection: Section = {
           .filter(Boolean).join(" · ");
       })()
       : "";
-    const files = ctx.traces.map((t) => t.location?.files?.length > 1
-      ? `${t.location.files.length} segments in ${t.location.dir ?? "?"}`
-      : t.location?.files?.[0] ?? "?"
+    const files = ctx.traces.map((t) =>
+      t.location?.files?.length > 1
+        ? `${t.location.files.length} segments in ${t.location.dir ?? "?"}`
+        : t.location?.files?.[0] ?? "?"
     );
-    const body = (cmd
-      ? `<code class="command" aria-label="Command">${esc(cmd)}</code>`
-      : '<p class="muted">No command: the node was recorded (aimeter record).</p>') +
+    const body =
+      (cmd
+        ? `<code class="command" aria-label="Command">${esc(cmd)}</code>`
+        : '<p class="muted">No command: the node was recorded (aimeter record).</p>') +
       facts([
-        [ctx.multiNode ? "Nodes" : "Host", ctx.hosts.map((h) => `<code>${esc(h)}</code>`).join(", ")],
+        [
+          ctx.multiNode ? "Nodes" : "Host",
+          ctx.hosts.map((h) => `<code>${esc(h)}</code>`).join(", "),
+        ],
         ["Start", esc(utc(r.start))],
         ["End", esc(utc(r.end))],
         ["Duration", esc(duration(r.duration_s))],
@@ -69,7 +76,10 @@ export const runSection: Section = {
         ["Drivers", kv(r.driver_versions)],
         ["SLURM", slurm],
         ["aimeter", esc(r.aimeter_version ?? "")],
-        ["Trace" + (files.length > 1 ? "s" : ""), files.map((f) => `<code>${esc(f)}</code>`).join("<br>")],
+        [
+          "Trace" + (files.length > 1 ? "s" : ""),
+          files.map((f) => `<code>${esc(f)}</code>`).join("<br>"),
+        ],
       ]);
     return wrapSection({ id: "run", title: "Run", body });
   },

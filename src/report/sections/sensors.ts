@@ -19,16 +19,22 @@ export const sensorsSection: Section = {
     ]);
     for (const d of noEnergy) {
       rows.push([
-        `<code>${esc(d.source)}</code> ${esc(d.device)}${ctx.multiNode ? ` on ${esc(d.host)}` : ""}`,
+        `<code>${esc(d.source)}</code> ${esc(d.device)}${
+          ctx.multiNode ? ` on ${esc(d.host)}` : ""
+        }`,
         '<span class="sensor-status s-error">no energy</span>',
         esc(d.note ?? "no energy could be obtained"),
         "",
       ]);
     }
     const body = rows.length
-      ? table([{ label: "Source" }, { label: "Status" }, { label: "What was seen" }, { label: "Fix" }], rows, {
-        cls: "sensors",
-      })
+      ? table(
+        [{ label: "Source" }, { label: "Status" }, { label: "What was seen" }, { label: "Fix" }],
+        rows,
+        {
+          cls: "sensors",
+        },
+      )
       : '<p class="muted">Every sensor found was read; nothing to report.</p>';
     return wrapSection({
       id: "sensors",

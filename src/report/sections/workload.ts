@@ -38,22 +38,41 @@ export const workloadSection: Section = {
     const wl = isObj(ctx.summary.workload) ? ctx.summary.workload : {};
     const wseries = ctx.series.filter((s) => s.source === "workload" && s.times.length);
     const names = [...new Set(wseries.map((s) => s.metric))];
-    if (!names.length && !ctx.phases.length && !ctx.marks.length && !Object.keys(wl).length) return "";
+    if (!names.length && !ctx.phases.length && !ctx.marks.length && !Object.keys(wl).length) {
+      return "";
+    }
     const parts: string[] = [];
 
     // charts: one per metric, a line per node
     for (const m of names.slice(0, MAX_CHARTS)) {
       const lines: Line[] = wseries.filter((s) => s.metric === m).map((s) => ({
-        label: ctx.multiNode ? `${s.host} ${s.device}` : s.device === "main" ? m : `${s.device} ${m}`,
+        label: ctx.multiNode
+          ? `${s.host} ${s.device}`
+          : s.device === "main"
+          ? m
+          : `${s.device} ${m}`,
         color: ctx.multiNode ? ctx.hostColor(s.host) : "#4269d0",
         x: s.times,
         y: s.values,
       }));
-      parts.push(figure(ctx, { id: `chart-wl-${idPart(m)}`, title: m, yLabel: m, lines, phases: true, height: 180, zero: false, noLegend: lines.length === 1 }));
+      parts.push(
+        figure(ctx, {
+          id: `chart-wl-${idPart(m)}`,
+          title: m,
+          yLabel: m,
+          lines,
+          phases: true,
+          height: 180,
+          zero: false,
+          noLegend: lines.length === 1,
+        }),
+      );
       progress.step(`workload ${m}`);
     }
     if (names.length > MAX_CHARTS) {
-      parts.push(`<p class="muted">${names.length - MAX_CHARTS} more metrics are in the table below.</p>`);
+      parts.push(
+        `<p class="muted">${names.length - MAX_CHARTS} more metrics are in the table below.</p>`,
+      );
     }
 
     // metrics table: the summary's statistics, else computed from the series
@@ -72,16 +91,23 @@ export const workloadSection: Section = {
       const keys: string[] = [];
       for (const n of mNames) {
         const st = metrics[n];
-        if (isObj(st)) for (const k of Object.keys(st)) if (!keys.includes(k)) keys.push(k);
+        if (isObj(st)) { for (const k of Object.keys(st)) if (!keys.includes(k)) keys.push(k); }
       }
       const rows = mNames.map((n) => {
         const st = metrics[n];
         return [
           `<code>${esc(n)}</code>`,
-          ...(isObj(st) ? keys.map((k) => isObj(st[k]) || Array.isArray(st[k]) ? generic(st[k]) : esc(value(st[k]))) : keys.map(() => "")),
+          ...(isObj(st)
+            ? keys.map((k) =>
+              isObj(st[k]) || Array.isArray(st[k]) ? generic(st[k]) : esc(value(st[k]))
+            )
+            : keys.map(() => "")),
         ];
       });
-      parts.push("<h3>Metrics</h3>" + table([{ label: "Metric" }, ...keys.map((k) => ({ label: k, num: true }))], rows));
+      parts.push(
+        "<h3>Metrics</h3>" +
+          table([{ label: "Metric" }, ...keys.map((k) => ({ label: k, num: true }))], rows),
+      );
     }
 
     // phases: summary's when given, else the trace's; energy from the full data when not given
@@ -98,7 +124,9 @@ export const workloadSection: Section = {
         esc(p.name ?? ""),
         esc(Number.isFinite(a) ? utc(new Date(a / 1000).toISOString()) : String(p.start ?? "")),
         esc(duration(dur)),
-        `${esc(joules(ej))}${computed ? ' <span class="muted" title="from the trace by the report">*</span>' : ""}`,
+        `${esc(joules(ej))}${
+          computed ? ' <span class="muted" title="from the trace by the report">*</span>' : ""
+        }`,
         isNum(ej) && isNum(dur) && dur > 0 ? esc(`${value(ej / dur, 4)}\u00a0W`) : "",
       ];
     });
@@ -114,19 +142,25 @@ export const workloadSection: Section = {
           ], phaseRows),
       );
       if (phaseRows.some((r) => r[3].includes("*"))) {
-        parts.push('<p class="muted">* computed by the report from the trace (measured devices only).</p>');
+        parts.push(
+          '<p class="muted">* computed by the report from the trace (measured devices only).</p>',
+        );
       }
     }
     if (ctx.marks.length) {
       parts.push(
         `<h3>Marks</h3><ol class="marks">${
           ctx.marks.map((m) =>
-            `<li value="${m.n}"><span class="muted">${esc(duration((m.time - ctx.t0) / 1e6))}</span> ${esc(m.text)}</li>`
+            `<li value="${m.n}"><span class="muted">${
+              esc(duration((m.time - ctx.t0) / 1e6))
+            }</span> ${esc(m.text)}</li>`
           ).join("")
         }</ol>`,
       );
     }
-    if (wl.per_unit !== undefined) parts.push("<h3>Energy per unit of work</h3>" + generic(wl.per_unit));
+    if (wl.per_unit !== undefined) {
+      parts.push("<h3>Energy per unit of work</h3>" + generic(wl.per_unit));
+    }
     const extra = Object.fromEntries(Object.entries(wl).filter(([k]) => !KNOWN.has(k)));
     if (Object.keys(extra).length) parts.push(generic(extra));
     return wrapSection({
