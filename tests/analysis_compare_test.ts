@@ -50,7 +50,10 @@ Deno.test("compareRuns(): repeats form groups; a real difference and one within 
   assert.equal(d("energy_per_sample_j").real, true);
   assert.ok(c.groups[0].stats.energy_j.ci95);
   // Pareto: bs64 is faster and more frugal
-  assert.deepEqual(c.pareto.map((p) => [p.label, p.pareto]), [["base-0 (×4)", false], ["bs64-0 (×4)", true]]);
+  assert.deepEqual(c.pareto.map((p) => [p.label, p.pareto]), [["base-0 (×4)", false], [
+    "bs64-0 (×4)",
+    true,
+  ]]);
   const text = formatComparison(c);
   assert.match(text, /energy per sample/);
   assert.match(text, /real/);
@@ -69,7 +72,9 @@ Deno.test("compareRuns(): single runs give differences without intervals; a trad
   assert.deepEqual(c.pareto.filter((p) => p.pareto).map((p) => p.label), ["fast", "frugal"]);
   assert.match(formatComparison(c), /single runs: no spread/);
   // --no-group: the same command, two separate columns
-  const same = compareRuns([run("x", "a", { energy_j: 1 }), run("y", "a", { energy_j: 2 })], { group: false });
+  const same = compareRuns([run("x", "a", { energy_j: 1 }), run("y", "a", { energy_j: 2 })], {
+    group: false,
+  });
   assert.equal(same.groups.length, 2);
 });
 
@@ -89,8 +94,14 @@ Deno.test("aimeter compare: two runs side by side, text + JSON + HTML; a run wit
   const a = `${root}/run-a`, b = `${root}/run-b`, c = `${root}/run-c`;
   Deno.mkdirSync(a);
   Deno.mkdirSync(b);
-  Deno.writeTextFileSync(`${a}/summary.json`, JSON.stringify(summaryJson(["python", "a.py"], 100, 36000, 0.36)));
-  Deno.writeTextFileSync(`${b}/summary.json`, JSON.stringify(summaryJson(["python", "b.py"], 80, 28800, 0.288)));
+  Deno.writeTextFileSync(
+    `${a}/summary.json`,
+    JSON.stringify(summaryJson(["python", "a.py"], 100, 36000, 0.36)),
+  );
+  Deno.writeTextFileSync(
+    `${b}/summary.json`,
+    JSON.stringify(summaryJson(["python", "b.py"], 80, 28800, 0.288)),
+  );
   // run-c: only a trace (no summary.json): compare summarizes it
   const t0 = Date.UTC(2026, 10, 1) * 1000;
   const w = new TraceWriter({
@@ -110,7 +121,16 @@ Deno.test("aimeter compare: two runs side by side, text + JSON + HTML; a run wit
   for (let i = 0; i <= 60; i++) w.append(t0 + i * 1e6, id, 250);
   await w.finalize({ end: new Date(t0 / 1000 + 60_000).toISOString(), exit_code: 0 });
 
-  const r = await aimeter(["compare", a, b, c, "--json", `${root}/cmp.json`, "--html", `${root}/cmp.html`]);
+  const r = await aimeter([
+    "compare",
+    a,
+    b,
+    c,
+    "--json",
+    `${root}/cmp.json`,
+    "--html",
+    `${root}/cmp.html`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /run-a\s+run-b\s+run-c/);
   assert.match(r.stdout, /energy\s+36\.00 kJ\s+28\.80 kJ\s+15\.00 kJ/);
@@ -119,7 +139,9 @@ Deno.test("aimeter compare: two runs side by side, text + JSON + HTML; a run wit
   const j = JSON.parse(Deno.readTextFileSync(`${root}/cmp.json`));
   assert.equal(j.schema, "aimeter/compare@1");
   assert.equal(j.groups.length, 3);
-  const diff = j.differences.find((d: { metric: string; group: string }) => d.metric === "energy_per_sample_j" && d.group === "run-b");
+  const diff = j.differences.find((d: { metric: string; group: string }) =>
+    d.metric === "energy_per_sample_j" && d.group === "run-b"
+  );
   assert.ok(Math.abs(diff.diff + 0.072) < 1e-9);
   const html = Deno.readTextFileSync(`${root}/cmp.html`);
   assert.match(html, /<svg/);

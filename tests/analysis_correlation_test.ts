@@ -55,9 +55,11 @@ Deno.test("correlate() finds a planted relation between throughput and GPU power
   assert.ok(p.significant && p.p_value < 1e-6, JSON.stringify(p));
   assert.ok(p.n_eff < p.n, "autocorrelation lowers the effective n");
   // temperature noise is not related to anything
-  assert.ok(res.pairs.filter((q) => q.a.endsWith("temp_c") || q.b.endsWith("temp_c")).every((q) =>
-    !q.significant
-  ));
+  assert.ok(
+    res.pairs.filter((q) => q.a.endsWith("temp_c") || q.b.endsWith("temp_c")).every((q) =>
+      !q.significant
+    ),
+  );
 });
 
 Deno.test("correlate() does not invent relations from independent random walks", () => {
@@ -85,7 +87,10 @@ Deno.test("correlate() does not invent relations from independent random walks",
   }
   // a naive test (n = 600) calls most of these significant; ours almost none
   assert.ok(naive > tested / 2, `naive ${naive}/${tested}`);
-  assert.ok(falsePositives <= Math.ceil(tested * 0.05), `false positives ${falsePositives}/${tested}`);
+  assert.ok(
+    falsePositives <= Math.ceil(tested * 0.05),
+    `false positives ${falsePositives}/${tested}`,
+  );
 });
 
 Deno.test("correlate() reports nothing among many white-noise series", () => {

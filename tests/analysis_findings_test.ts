@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CLOCK_EVENT, type Finding, findFindings } from "../src/analysis/findings.ts";
+import { CLOCK_EVENT, findFindings, type Finding } from "../src/analysis/findings.ts";
 import { energyFrom, rng, sampled, trace } from "./helpers/workload_series.ts";
 import type { Series } from "../src/trace/reader.ts";
 
@@ -27,9 +27,19 @@ function node(
   gpus.forEach((g, i) => {
     const dev = `nvml/gpu${i}`;
     const util = g.util ?? (() => 95);
-    const power = sampled(`${dev}/power_w`, N, DT, (_k, t) => (g.power ? g.power(t) : 80 + 2.5 * util(t)) + r.normal());
+    const power = sampled(
+      `${dev}/power_w`,
+      N,
+      DT,
+      (_k, t) => (g.power ? g.power(t) : 80 + 2.5 * util(t)) + r.normal(),
+    );
     out.push(
-      sampled(`${dev}/util_pct`, N, DT, (_k, t) => Math.max(0, Math.min(100, util(t) + r.normal()))),
+      sampled(
+        `${dev}/util_pct`,
+        N,
+        DT,
+        (_k, t) => Math.max(0, Math.min(100, util(t) + r.normal())),
+      ),
       power,
       energyFrom(power),
       sampled(`${dev}/power_limit_w`, N, DT, () => g.limit ?? 700),
@@ -103,7 +113,9 @@ Deno.test("findings: power cap, thermal and hardware slowdown from the clock-eve
 });
 
 Deno.test("findings: GPU and host memory near full", () => {
-  const f = findFindings([trace(node([{ memUsed: (t) => (t > 50 ? 79.5 * GiB : 60 * GiB) }], { memUsed: 500 * GiB }))]);
+  const f = findFindings([
+    trace(node([{ memUsed: (t) => (t > 50 ? 79.5 * GiB : 60 * GiB) }], { memUsed: 500 * GiB })),
+  ]);
   assert.deepEqual(ids(f), ["gpu_memory_full", "host_memory_full"]);
   assert.match(get(f, "gpu_memory_full").evidence, /peak 99\.4 % of 80 GiB/);
 });

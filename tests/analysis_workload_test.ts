@@ -25,7 +25,12 @@ Deno.test("valueAt() and integrateWindow() interpolate at the bounds", () => {
 
 Deno.test("workload: phases get their energy, units and energy per unit", () => {
   // GPU at 100 W for 10 s, then 300 W for 20 s (train), then 150 W for 10 s (eval)
-  const power = sampled("nvml/gpu0/power_w", 401, 0.1, (_i, t) => (t < 10 ? 100 : t < 30 ? 300 : 150));
+  const power = sampled(
+    "nvml/gpu0/power_w",
+    401,
+    0.1,
+    (_i, t) => (t < 10 ? 100 : t < 30 ? 300 : 150),
+  );
   const energy = energyFrom(power);
   // train: 1 step/s, 64 samples/step, reported every second from t = 11 to 30
   const step = sampled("workload/main/step", 20, 1, (i) => i + 1, 11);
@@ -64,7 +69,13 @@ Deno.test("workload: phases get their energy, units and energy per unit", () => 
   assert.ok(Math.abs(pu.samples - 1280) < 1e-6);
   assert.equal(pu.methods.samples, "integrated samples_per_s");
   assert.ok(Math.abs(pu.samples_per_s_per_w - 1280 / s.energy_j.total) < 1e-6);
-  assert.deepEqual(w.metrics.loss, { last: 0.1, mean: w.metrics.loss.mean, min: 0.1, max: 2, n: 20 });
+  assert.deepEqual(w.metrics.loss, {
+    last: 0.1,
+    mean: w.metrics.loss.mean,
+    min: 0.1,
+    max: 2,
+    n: 20,
+  });
   assert.equal(w.marks[0].text, "checkpoint");
   assert.equal(w.marks[0].offset_s, 20);
   assert.equal(w.bad_lines.count, 1);

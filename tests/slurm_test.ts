@@ -142,7 +142,16 @@ Deno.test({
         assert.equal(st.gid, ids.gid, `${p} has group ${st.gid}`);
         assert.equal(mode(p) & 0o077, 0, `${p} is readable by others: ${mode(p).toString(8)}`);
       }
-      // every trace is tagged with the job
+      // every trace is tagged with the job and written under the SLURM node name
+      for (const n of ["n1", "n2"]) {
+        const meta = JSON.parse(Deno.readTextFileSync(`${jobDir}/${n}/meta.json`));
+        assert.equal(meta.host, n);
+        assert.equal(meta.extra.slurm_job.job_id, id);
+        assert.equal(meta.extra.slurm_job.node, n);
+        assert.equal(meta.extra.slurm_job.step_id, "");
+        assert.equal(meta.extra.slurm_job.array_job_id, "");
+        assert.deepEqual(meta.extra.slurm_job.nodes, ["n1", "n2"]);
+      }
       const html = Deno.readTextFileSync(`${jobDir}/report.html`);
       assert.match(html, /n1/);
       assert.match(html, /n2/);
@@ -194,6 +203,62 @@ Deno.test({
       );
       assert.equal(await cluster.waitJob(id, 60), "COMPLETED");
       assert.equal(await cluster.nodeState("n1"), "idle");
+    } finally {
+      await cluster.stop();
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "slurm: without admin rights, `srun aimeter run` per node merges into one job report",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const base = await Deno.makeTempDir({ prefix: "aimeter-slurmtest-" });
+    Deno.chmodSync(base, 0o755);
+    const cluster = await startCluster({ nodes: ["n1", "n2"] });
+    try {
+      const wrapper = `${base}/aimeter`;
+      Deno.writeTextFileSync(
+        wrapper,
+        `#!/bin/sh\nexport DENO_DIR='${await denoDir()}'\nexec ${Deno.execPath()} run -A --quiet --config ${ROOT}/deno.json ${MAIN} "$@"\n`,
+      );
+      Deno.chmodSync(wrapper, 0o755);
+      // what docs/slurm.md tells users to put in their batch script
+      const script = `${base}/job.sh`;
+      Deno.writeTextFileSync(
+        script,
+        `#!/bin/sh
+#SBATCH --nodes=2
+#SBATCH --ntasks-per-node=1
+srun sh -c 'exec ${wrapper} run --quiet --no-report --interval 200ms --out "aimeter-$SLURM_JOB_ID/$SLURMD_NODENAME" -- sleep 1'
+`,
+      );
+      // run as root here: the job's user needs only aimeter on the nodes and a shared folder
+      const id = await cluster.sbatch([`--chdir=${base}`, `--output=${base}/out-%j.txt`, script]);
+      const state = await cluster.waitJob(id, 120);
+      const out = (() => {
+        try {
+          return Deno.readTextFileSync(`${base}/out-${id}.txt`);
+        } catch {
+          return "";
+        }
+      })();
+      assert.equal(state, "COMPLETED", out);
+      const jobDir = `${base}/aimeter-${id}`;
+      assert.deepEqual([...Deno.readDirSync(jobDir)].map((e) => e.name).sort(), ["n1", "n2"]);
+      const r = await new Deno.Command(wrapper, {
+        args: ["report", jobDir, "--quiet"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+      const summary = JSON.parse(Deno.readTextFileSync(`${jobDir}/summary.json`));
+      assert.ok(Deno.statSync(`${jobDir}/report.html`).isFile);
+      assert.equal(summary.run.slurm.job_id, id);
+      assert.ok(summary.run.complete);
     } finally {
       await cluster.stop();
       await Deno.remove(base, { recursive: true }).catch(() => {});

@@ -65,3 +65,19 @@ Deno.test("a device with a single sample has no energy and says why, never a sil
   assert.match(d[0].note!, /too few samples/);
   assert.equal(energyTotals(d).total, 0);
 });
+
+Deno.test("peak power is the highest total at one instant, not the sum of device peaks", async () => {
+  const { buildSummary } = await import("../src/analysis/summary.ts");
+  const s = [
+    series("nvml", "gpu0", "power_w", [100, 300, 100]),
+    series("nvml", "gpu1", "power_w", [300, 100, 100]),
+  ];
+  const summary = buildSummary([{
+    meta: undefined,
+    series: s,
+    rows: 6,
+    location: { files: [], format: "parquet", complete: true },
+  }]);
+  assert.equal(summary.power_w.peak, 400);
+  assert.equal(summary.power_w.peak_method, "coincident");
+});

@@ -20,7 +20,8 @@ function hasTorch(): boolean {
 }
 
 Deno.test({
-  name: "a tiny PyTorch training run reports loss, throughput, phases and marks through the snippet",
+  name:
+    "a tiny PyTorch training run reports loss, throughput, phases and marks through the snippet",
   ignore: !hasTorch(),
   fn: async () => {
     const dir = await tempDir("aimeter-torch-");
@@ -29,7 +30,18 @@ Deno.test({
     Deno.writeTextFileSync(`${dir}/aimeter_events.py`, snippet.stdout);
     const r = await aimeter(
       // --cpu-tdp: an energy figure even on a machine with no readable meter
-      ["run", "--out", dir, "--no-report", "--cpu-tdp", "100", "--", PY, "tests/fixtures/train_tiny.py", "2"],
+      [
+        "run",
+        "--out",
+        dir,
+        "--no-report",
+        "--cpu-tdp",
+        "100",
+        "--",
+        PY,
+        "tests/fixtures/train_tiny.py",
+        "2",
+      ],
       { cwd: ROOT },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -38,7 +50,8 @@ Deno.test({
     assert.match(r.stdout, /^\{'train_runtime': /m);
 
     const tr = await readTrace(dir);
-    const wl = (m: string) => tr.series.find((s) => s.source === "workload" && s.device === "main" && s.metric === m);
+    const wl = (m: string) =>
+      tr.series.find((s) => s.source === "workload" && s.device === "main" && s.metric === m);
     const loss = wl("loss")!, sps = wl("samples_per_s")!, step = wl("step")!;
     assert.ok(loss && loss.values.length >= 10, "loss rows in the trace");
     assert.ok(sps && sps.values.every((v) => v > 0), "throughput rows in the trace");

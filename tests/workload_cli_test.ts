@@ -7,7 +7,9 @@ import { parseEventLine } from "../src/workload/events.ts";
 const REC = ["--sources", "proc", "--interval", "50ms", "--no-report", "-q"];
 
 function workloadRows(trace: Awaited<ReturnType<typeof readTrace>>, metric: string): number[] {
-  const s = trace.series.find((s) => s.source === "workload" && s.device === "main" && s.metric === metric);
+  const s = trace.series.find((s) =>
+    s.source === "workload" && s.device === "main" && s.metric === metric
+  );
   return s ? [...s.values] : [];
 }
 
@@ -17,7 +19,10 @@ Deno.test("aimeter mark appends to $AIMETER_EVENTS, and is harmless outside aime
   const env = { AIMETER_EVENTS: path };
   assert.equal((await aimeter(["mark", "dataset", "ready"], { env })).code, 0);
   assert.equal((await aimeter(["mark", "--phase", "preprocess"], { env })).code, 0);
-  assert.equal((await aimeter(["mark", "--phase", "-", "--metric", "samples=500"], { env })).code, 0);
+  assert.equal(
+    (await aimeter(["mark", "--phase", "-", "--metric", "samples=500"], { env })).code,
+    0,
+  );
   const lines = Deno.readTextFileSync(path).trim().split("\n");
   const evs = lines.map((l) => parseEventLine(l, Date.now() * 1000)!);
   assert.equal(evs[0].mark, "dataset ready");
@@ -65,7 +70,11 @@ with ae.phase("eval"):
   const lines = Deno.readTextFileSync(events).trim().split("\n");
   const evs = lines.map((l) => parseEventLine(l, Date.now() * 1000)!);
   assert.ok(evs.every((e) => !e.bad), lines.join("\n"));
-  assert.deepEqual(evs.map((e) => e.phase).filter((p) => p !== undefined), ["train", "eval", "train"]);
+  assert.deepEqual(evs.map((e) => e.phase).filter((p) => p !== undefined), [
+    "train",
+    "eval",
+    "train",
+  ]);
   const steps = evs.filter((e) => e.metrics.some(([n]) => n === "step"));
   assert.equal(steps.length, 3);
   assert.deepEqual(
@@ -132,7 +141,18 @@ Deno.test("aimeter run: stdout passes through unchanged while --metric-regex and
   assert.deepEqual(workloadRows(tr, "learning_rate"), [5e-5]);
   // off: nothing parsed
   const dir2 = await tempDir();
-  const r2 = await aimeter(["run", ...REC, "--out", dir2, "--stdout-metrics", "off", "--", "printf", "%s", text]);
+  const r2 = await aimeter([
+    "run",
+    ...REC,
+    "--out",
+    dir2,
+    "--stdout-metrics",
+    "off",
+    "--",
+    "printf",
+    "%s",
+    text,
+  ]);
   assert.equal(r2.stdout, text);
   assert.deepEqual(workloadRows(await readTrace(dir2), "loss"), []);
   // a bad regex is a usage error
@@ -196,7 +216,9 @@ other_metric 1
     assert.equal(pu.tokens, tok[tok.length - 1] - tok[0]);
     assert.equal(pu.methods.tokens, "scraped counter vllm_generation_tokens_total");
     assert.ok(pu.energy_per_token_j > 0);
-    assert.ok(Math.abs(pu.energy_per_token_j - pu.energy_j / pu.tokens) < 1e-3 * pu.energy_per_token_j);
+    assert.ok(
+      Math.abs(pu.energy_per_token_j - pu.energy_j / pu.tokens) < 1e-3 * pu.energy_per_token_j,
+    );
     assert.ok(pu.requests > 0 && pu.energy_per_request_j > 0);
   } finally {
     await server.shutdown();
@@ -250,7 +272,10 @@ Deno.test("aimeter run --baseline measures the idle node first, then reports gro
   const s = JSON.parse(Deno.readTextFileSync(`${dir}/summary.json`));
   const b = s.workload.baseline;
   assert.ok(Math.abs(b.window.duration_s - 1) < 0.1, JSON.stringify(b.window));
-  assert.ok(s.workload.marks[0].time_us >= b.window.end_us, "the command starts after the baseline");
+  assert.ok(
+    s.workload.marks[0].time_us >= b.window.end_us,
+    "the command starts after the baseline",
+  );
   assert.ok(b.gross_energy_j > 0 && b.idle_power_w > 0);
   assert.ok(Math.abs(b.net_energy_j - (b.gross_energy_j - b.idle_energy_j)) < 1e-3);
   assert.match(b.method, /idle power/);

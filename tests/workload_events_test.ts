@@ -34,7 +34,9 @@ Deno.test("sanitizeMetricName() makes snake case", () => {
 
 Deno.test("parseEventLine() reads metrics, time, phase and mark", () => {
   const ev = parseEventLine(
-    `{"time": ${NOW / 1e6 + 0.25}, "step": 120, "loss": 2.31, "samplesPerS": 812.5, "tag": "x", "ok": true}`,
+    `{"time": ${
+      NOW / 1e6 + 0.25
+    }, "step": 120, "loss": 2.31, "samplesPerS": 812.5, "tag": "x", "ok": true}`,
     NOW,
   )!;
   assert.equal(ev.timeUs, NOW + 250_000);
@@ -67,7 +69,9 @@ Deno.test("parseEventLine() marks bad lines and keeps what it can", () => {
 });
 
 Deno.test("parseHfLogLine() reads Hugging Face Trainer log dicts", () => {
-  const a = parseHfLogLine("{'loss': 0.6931, 'grad_norm': 1.25, 'learning_rate': 5e-05, 'epoch': 0.5}")!;
+  const a = parseHfLogLine(
+    "{'loss': 0.6931, 'grad_norm': 1.25, 'learning_rate': 5e-05, 'epoch': 0.5}",
+  )!;
   assert.deepEqual(a.metrics, [["loss", 0.6931], ["grad_norm", 1.25], ["learning_rate", 5e-5], [
     "epoch",
     0.5,
@@ -163,8 +167,13 @@ Deno.test("events attachment: metrics to the trace, phases/marks/bad lines to me
   const sink = new MemSink();
   let rec: WorkloadRecorder | undefined;
   const a = new EventsFileAttachment((w) => (rec ??= new WorkloadRecorder(w)));
-  // deno-lint-ignore no-explicit-any
-  const ctx = { dir, writer: sink as any, sampler: undefined as any, quiet: true, extra: {} } as SessionContext;
+  const ctx = {
+    dir,
+    writer: sink as unknown as SessionContext["writer"],
+    sampler: undefined as unknown as SessionContext["sampler"],
+    quiet: true,
+    extra: {},
+  } as SessionContext;
   const env = a.prepare(ctx);
   const path = env.AIMETER_EVENTS;
   assert.equal(path, `${dir}/events.jsonl`);

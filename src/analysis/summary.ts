@@ -42,7 +42,12 @@ export interface Summary {
   energy_kwh: number;
   /** Share of the total that is measured (counter or power integral) rather than estimated. */
   measured_fraction: number | null;
-  power_w: { avg: number | null; peak: number | null };
+  /**
+   * `peak`: the highest total power of the counted devices at one instant
+   * (`peak_method: "coincident"`: every device sampled in the same tick), or,
+   * where ticks cannot be aligned (several nodes), the sum of per-host peaks.
+   */
+  power_w: { avg: number | null; peak: number | null; peak_method: string | null };
   hosts: HostBlock[];
   /** Sources that could not be read, with the reason and the fix. */
   sensors: SensorNote[];
@@ -58,6 +63,42 @@ export interface Summary {
   quality?: any;
   // deno-lint-ignore no-explicit-any
   [extra: string]: any;
+}
+
+/**
+ * The highest sum of `power_w` over the counted devices of one trace at one
+ * tick (all samples of a tick share a timestamp). Ticks where a device has
+ * no sample carry its previous value forward.
+ */
+function coincidentPeak(tr: Trace, devices: DeviceEnergy[]): number {
+  const counted = new Set(
+    devices.filter((d) => d.total !== "none" && d.total !== "host").map((d) =>
+      `${d.host}\u0000${d.source}\u0000${d.device}`
+    ),
+  );
+  const power = tr.series.filter((s) =>
+    s.metric === "power_w" && counted.has(`${s.host}\u0000${s.source}\u0000${s.device}`)
+  );
+  if (!power.length) return 0;
+  const idx = new Array(power.length).fill(0);
+  const last = new Array(power.length).fill(0);
+  let peak = 0;
+  for (;;) {
+    let t = Infinity;
+    for (let k = 0; k < power.length; k++) {
+      if (idx[k] < power[k].times.length) t = Math.min(t, power[k].times[idx[k]]);
+    }
+    if (t === Infinity) break;
+    let sum = 0;
+    for (let k = 0; k < power.length; k++) {
+      while (idx[k] < power[k].times.length && power[k].times[idx[k]] <= t) {
+        last[k] = power[k].values[idx[k]++];
+      }
+      sum += last[k];
+    }
+    if (sum > peak) peak = sum;
+  }
+  return peak;
 }
 
 function isoOf(us: number): string {
@@ -101,7 +142,10 @@ export function buildSummary(traces: Trace[]): Summary {
   const end = metaEnd ?? (Number.isFinite(t1) ? isoOf(t1) : start);
   const duration_s = start && end ? Math.max(0, (Date.parse(end) - Date.parse(start)) / 1000) : 0;
   const totals = energyTotals(devices);
-  const powerPeaks = devices.filter((d) => d.total !== "none" && d.peak_power_w !== null);
+  const powerPeaks = devices.filter(
+    (d) => d.total !== "none" && d.total !== "host" && d.peak_power_w !== null,
+  );
+  const hostPeaks = traces.map((t) => coincidentPeak(t, devices)).filter((p) => p > 0);
   const exitCodes = traces.map((t) => t.meta?.exit_code).filter((c) => c !== undefined);
   const run: RunBlock = {
     command: first?.command ?? [],
@@ -131,8 +175,10 @@ export function buildSummary(traces: Trace[]): Summary {
     measured_fraction: totals.total > 0 ? totals.measured / totals.total : null,
     power_w: {
       avg: duration_s > 0 && totals.total > 0 ? totals.total / duration_s : null,
-      // peaks of different devices need not coincide: this is an upper bound, labelled so
-      peak: powerPeaks.length ? powerPeaks.reduce((a, d) => a + (d.peak_power_w ?? 0), 0) : null,
+      peak: powerPeaks.length ? hostPeaks.reduce((a, b) => a + b, 0) : null,
+      peak_method: powerPeaks.length
+        ? (hostPeaks.length > 1 ? "sum of coincident per-node peaks" : "coincident")
+        : null,
     },
     hosts,
     sensors: notes,

@@ -14,8 +14,8 @@ import { TraceFormatError } from "../trace/reader.ts";
 import type { Summary } from "../analysis/summary.ts";
 import {
   COMPARED,
-  type Comparison,
   compareRuns,
+  type Comparison,
   fmtValue,
   formatComparison,
   type RunPoint,
@@ -74,7 +74,12 @@ export function comparisonHtml(c: Comparison): string {
       marks: [
         Plot.line(
           c.pareto.filter((p) => p.pareto).sort((a, b) => a.duration_s - b.duration_s),
-          { x: "duration_s", y: (d: { energy_j: number }) => d.energy_j / 1e3, stroke: "#999", strokeDasharray: "4 3" },
+          {
+            x: "duration_s",
+            y: (d: { energy_j: number }) => d.energy_j / 1e3,
+            stroke: "#999",
+            strokeDasharray: "4 3",
+          },
         ),
         Plot.dot(c.pareto, {
           x: "duration_s",
@@ -93,29 +98,47 @@ export function comparisonHtml(c: Comparison): string {
     }) as unknown as Element;
     svg = el.outerHTML;
   }
-  const head = `<tr><th></th>${c.groups.map((g) => `<th>${esc(g.label)}<br><small>${g.n} run${g.n > 1 ? "s" : ""}</small></th>`).join("")}${
-    c.groups.slice(1).map((g) => `<th>Δ ${esc(g.label)}</th>`).join("")
-  }</tr>`;
-  const rows = COMPARED.filter(({ key }) => c.groups.some((g) => g.stats[key])).map(({ key, label }) => {
-    const cells = c.groups.map((g) => {
-      const st = g.stats[key];
-      if (!st) return "<td>—</td>";
-      return `<td>${esc(fmtValue(key, st.mean))}${
-        st.ci95 ? `<br><small>[${esc(fmtValue(key, st.ci95[0]))}, ${esc(fmtValue(key, st.ci95[1]))}]</small>` : ""
-      }</td>`;
-    });
-    const diffs = c.groups.slice(1).map((g) => {
-      const d = c.differences.find((d) => d.metric === key && d.group === g.label);
-      if (!d) return "<td>—</td>";
-      const rel = d.rel !== null ? ` (${d.rel >= 0 ? "+" : "−"}${Math.abs(d.rel * 100).toFixed(1)} %)` : "";
-      const ci = d.ci95
-        ? `<br><small>[${esc(fmtValue(key, d.ci95[0]))}, ${esc(fmtValue(key, d.ci95[1]))}] ${d.real ? "<b>real</b>" : "within noise"}</small>`
-        : "";
-      return `<td>${d.diff >= 0 ? "+" : "−"}${esc(fmtValue(key, Math.abs(d.diff)))}${rel}${ci}</td>`;
-    });
-    return `<tr><th>${esc(label)}</th>${cells.join("")}${diffs.join("")}</tr>`;
-  });
-  const runs = c.groups.map((g) => `<li><b>${esc(g.label)}</b>: ${esc(g.runs.join(", "))} — <code>${esc(g.command.join(" "))}</code></li>`);
+  const head = `<tr><th></th>${
+    c.groups.map((g) =>
+      `<th>${esc(g.label)}<br><small>${g.n} run${g.n > 1 ? "s" : ""}</small></th>`
+    ).join("")
+  }${c.groups.slice(1).map((g) => `<th>Δ ${esc(g.label)}</th>`).join("")}</tr>`;
+  const rows = COMPARED.filter(({ key }) => c.groups.some((g) => g.stats[key])).map(
+    ({ key, label }) => {
+      const cells = c.groups.map((g) => {
+        const st = g.stats[key];
+        if (!st) return "<td>—</td>";
+        return `<td>${esc(fmtValue(key, st.mean))}${
+          st.ci95
+            ? `<br><small>[${esc(fmtValue(key, st.ci95[0]))}, ${
+              esc(fmtValue(key, st.ci95[1]))
+            }]</small>`
+            : ""
+        }</td>`;
+      });
+      const diffs = c.groups.slice(1).map((g) => {
+        const d = c.differences.find((d) => d.metric === key && d.group === g.label);
+        if (!d) return "<td>—</td>";
+        const rel = d.rel !== null
+          ? ` (${d.rel >= 0 ? "+" : "−"}${Math.abs(d.rel * 100).toFixed(1)} %)`
+          : "";
+        const ci = d.ci95
+          ? `<br><small>[${esc(fmtValue(key, d.ci95[0]))}, ${esc(fmtValue(key, d.ci95[1]))}] ${
+            d.real ? "<b>real</b>" : "within noise"
+          }</small>`
+          : "";
+        return `<td>${d.diff >= 0 ? "+" : "−"}${
+          esc(fmtValue(key, Math.abs(d.diff)))
+        }${rel}${ci}</td>`;
+      });
+      return `<tr><th>${esc(label)}</th>${cells.join("")}${diffs.join("")}</tr>`;
+    },
+  );
+  const runs = c.groups.map((g) =>
+    `<li><b>${esc(g.label)}</b>: ${esc(g.runs.join(", "))} — <code>${
+      esc(g.command.join(" "))
+    }</code></li>`
+  );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>aimeter compare</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}
 td,th{border-bottom:1px solid #ddd;padding:.35em .7em;text-align:right;vertical-align:top}th:first-child{text-align:left}
@@ -135,10 +158,19 @@ export function compareCommand(): Command {
       "compare runs side by side: time, energy, energy per unit of work, power, emissions, with\n" +
         "differences; repeated runs of one command give bootstrap intervals; Pareto view of energy vs time",
     )
-    .argument("<runs...>", "run folders (or summary.json files, or traces); the first is the reference")
+    .argument(
+      "<runs...>",
+      "run folders (or summary.json files, or traces); the first is the reference",
+    )
     .option("--json <file>", "write the comparison as JSON ('-' for stdout)")
-    .option("--html <file>", "write a standalone HTML page with the table and the energy/time chart")
-    .option("--no-group", "treat every run on its own (default: runs of the same command are repeats)")
+    .option(
+      "--html <file>",
+      "write a standalone HTML page with the table and the energy/time chart",
+    )
+    .option(
+      "--no-group",
+      "treat every run on its own (default: runs of the same command are repeats)",
+    )
     .addHelpText(
       "after",
       `
@@ -159,7 +191,9 @@ Examples:
       const c = compareRuns(points, { group: o.group !== false });
       if (o.json === "-") console.log(JSON.stringify(c, null, 2));
       else console.log(formatComparison(c));
-      if (o.json && o.json !== "-") Deno.writeTextFileSync(o.json, JSON.stringify(c, null, 2) + "\n");
+      if (o.json && o.json !== "-") {
+        Deno.writeTextFileSync(o.json, JSON.stringify(c, null, 2) + "\n");
+      }
       if (o.html) Deno.writeTextFileSync(o.html, comparisonHtml(c));
     });
 }

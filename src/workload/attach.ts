@@ -3,7 +3,7 @@
  * baseline): the options it adds to `aimeter run` and the attachments it
  * creates. See docs/workload.md.
  */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { Attachment } from "../recorder/attachment.ts";
 import type { RawOptions } from "../cli/recording_options.ts";
 import { UsageError } from "../cli/errors.ts";
@@ -49,7 +49,9 @@ export const workloadAttachments: WorkloadAttachments = {
       )
       .option(
         "--scrape-metric <name>",
-        `metric to record from --scrape (repeatable; default: ${DEFAULT_SCRAPE_METRICS.join(", ")})`,
+        `metric to record from --scrape (repeatable; default: ${
+          DEFAULT_SCRAPE_METRICS.join(", ")
+        })`,
         collect,
       )
       .option("--scrape-interval <dur>", "how often --scrape polls", "1s")
@@ -63,15 +65,23 @@ export const workloadAttachments: WorkloadAttachments = {
     const out: Attachment[] = [];
     let recorder: WorkloadRecorder | undefined;
     // the recorder needs the trace writer, known only when the session starts
-    const shared = { get: (w: ConstructorParameters<typeof WorkloadRecorder>[0]) => (recorder ??= new WorkloadRecorder(w)) };
+    const shared = {
+      get: (
+        w: ConstructorParameters<typeof WorkloadRecorder>[0],
+      ) => (recorder ??= new WorkloadRecorder(w)),
+    };
 
     if (o.baseline !== undefined) {
       const s = parseDuration(String(o.baseline), "--baseline");
-      if (s <= 0 || s > 3600) throw new UsageError(`--baseline: ${o.baseline} is not between 0 and 1h`);
+      if (s <= 0 || s > 3600) {
+        throw new UsageError(`--baseline: ${o.baseline} is not between 0 and 1h`);
+      }
       out.push(new BaselineAttachment(s));
     }
     if (o.events !== false) {
-      out.push(new EventsFileAttachment(shared.get, typeof o.events === "string" ? o.events : undefined));
+      out.push(
+        new EventsFileAttachment(shared.get, typeof o.events === "string" ? o.events : undefined),
+      );
     }
     const regexes: MetricRegex[] = [];
     for (const spec of (o.metricRegex ?? []) as string[]) {

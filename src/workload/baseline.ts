@@ -19,7 +19,9 @@ export class BaselineAttachment implements Attachment {
 
   async prepare(ctx: SessionContext): Promise<void> {
     if (!ctx.quiet) {
-      console.error(`aimeter: measuring the idle baseline for ${this.seconds} s before the command`);
+      console.error(
+        `aimeter: measuring the idle baseline for ${this.seconds} s before the command`,
+      );
     }
     const start = nowUs();
     await new Promise((r) => setTimeout(r, this.seconds * 1000));

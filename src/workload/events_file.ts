@@ -118,7 +118,8 @@ export class EventsFileAttachment implements Attachment {
         const ev = parseEventLine(line, t);
         if (ev) rec.apply(ev, "events", line);
       },
-      (len) => rec.badLine("events", `line too long (over ${len} characters, limit ${MAX_LINE})`, ""),
+      (len) =>
+        rec.badLine("events", `line too long (over ${len} characters, limit ${MAX_LINE})`, ""),
     );
     return { AIMETER_EVENTS: path };
   }
@@ -140,7 +141,11 @@ export class EventsFileAttachment implements Attachment {
         this.#tail.read(t);
         this.#tail.end(t);
       } catch (e) {
-        this.#recorder?.badLine("events", `cannot read the events file: ${(e as Error).message}`, "");
+        this.#recorder?.badLine(
+          "events",
+          `cannot read the events file: ${(e as Error).message}`,
+          "",
+        );
       }
       this.#tail.close();
     }

@@ -76,7 +76,11 @@ export class WorkloadRecorder {
       if (this.#ids.size >= MAX_METRIC_NAMES) {
         if (!this.#tooManyNames) {
           this.#tooManyNames = true;
-          this.badLine("aimeter", `more than ${MAX_METRIC_NAMES} metric names; '${name}' and later new names dropped`, "");
+          this.badLine(
+            "aimeter",
+            `more than ${MAX_METRIC_NAMES} metric names; '${name}' and later new names dropped`,
+            "",
+          );
         }
         return;
       }

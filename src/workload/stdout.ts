@@ -60,7 +60,9 @@ export function parseMetricRegex(spec: string): MetricRegex {
   try {
     re = new RegExp(spec.slice(eq + 1));
   } catch (e) {
-    throw new Error(`'${spec.slice(eq + 1)}' is not a valid regular expression (${(e as Error).message})`);
+    throw new Error(
+      `'${spec.slice(eq + 1)}' is not a valid regular expression (${(e as Error).message})`,
+    );
   }
   // count capture groups with a regex that matches the empty string
   const groups = new RegExp(`${re.source}|`).exec("")!.length - 1;

@@ -62,7 +62,9 @@ export function sampled(
 export function energyFrom(p: Series): Series {
   const v: number[] = [0];
   for (let i = 1; i < p.times.length; i++) {
-    v.push(v[i - 1] + ((p.values[i] + p.values[i - 1]) / 2) * ((p.times[i] - p.times[i - 1]) / 1e6));
+    v.push(
+      v[i - 1] + ((p.values[i] + p.values[i - 1]) / 2) * ((p.times[i] - p.times[i - 1]) / 1e6),
+    );
   }
   return series(p.source, p.device, "energy_j", p.times, v, p.host);
 }

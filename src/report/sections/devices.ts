@@ -72,7 +72,7 @@ export const devicesSection: Section = {
       e ? esc(joules(e.total)) : "",
       "",
       esc(watts(ctx.summary.power_w?.avg)),
-      ctx.summary.power_w?.peak != null ? `≤ ${esc(watts(ctx.summary.power_w.peak))}` : "",
+      ctx.summary.power_w?.peak != null ? esc(watts(ctx.summary.power_w.peak)) : "",
       "",
       "",
     ];

@@ -104,8 +104,12 @@ export const keyNumbersSection: Section = {
     ));
     cards.push(card(
       "Peak power",
-      s.power_w?.peak != null ? `≤ ${esc(watts(s.power_w.peak))}` : "—",
-      "sum of each device's own peak (an upper bound)",
+      s.power_w?.peak != null ? esc(watts(s.power_w.peak)) : "—",
+      s.power_w?.peak_method === "coincident"
+        ? "highest total at one instant"
+        : s.power_w?.peak_method
+        ? esc(s.power_w.peak_method)
+        : "",
       "c-power",
     ));
     cards.push(card(
