@@ -4,7 +4,7 @@
  * in its body and report.html (and summary.json) as attachments.
  */
 import assert from "node:assert/strict";
-import { startSmtpSink, smtpSinkUnavailable } from "./helpers/smtp_sink.ts";
+import { smtpSinkUnavailable, startSmtpSink } from "./helpers/smtp_sink.ts";
 import { writeFixtureTrace } from "./helpers/fixture_trace.ts";
 import { aimeter } from "./helpers/cli.ts";
 import { recipient } from "../src/mail/send.ts";
@@ -36,7 +36,11 @@ async function jobFolder(dir: string, job = "77"): Promise<string> {
             job_name: "train-llm",
           },
           ...(i === 1
-            ? { slurm_warnings: ["process 4242 (python) of job 78 used GPU minor 0 (node2) of job 77"] }
+            ? {
+              slurm_warnings: [
+                "process 4242 (python) of job 78 used GPU minor 0 (node2) of job 77",
+              ],
+            }
             : {}),
         },
       },

@@ -333,7 +333,9 @@ Deno.test("slurm: cgroups, GPU UUIDs by minor number, other jobs on the job's GP
     assert.equal(path, `${scope}/job_7`);
     assert.deepEqual([...cgroupPids(path!)].sort(), [101, 102, 103]);
     // NVIDIA driver: minors 0 and 1 with their UUIDs
-    for (const [bus, minor, uuid] of [["0000:17:00.0", 0, "GPU-aaa"], ["0000:65:00.0", 1, "GPU-bbb"]]) {
+    for (
+      const [bus, minor, uuid] of [["0000:17:00.0", 0, "GPU-aaa"], ["0000:65:00.0", 1, "GPU-bbb"]]
+    ) {
       Deno.mkdirSync(`${proc}/driver/nvidia/gpus/${bus}`, { recursive: true });
       Deno.writeTextFileSync(
         `${proc}/driver/nvidia/gpus/${bus}/information`,
@@ -347,10 +349,12 @@ Deno.test("slurm: cgroups, GPU UUIDs by minor number, other jobs on the job's GP
     // process 201 of job 8 holds /dev/nvidia1 open; 202 of job 7 too; 203 has no job
     Deno.mkdirSync(dev);
     Deno.writeTextFileSync(`${dev}/nvidia1`, "");
-    for (const [pid, cg] of [[201, "0::/system.slice/slurmstepd.scope/job_8/step_0\n"], [
-      202,
-      "0::/system.slice/slurmstepd.scope/job_7/step_0\n",
-    ], [203, "0::/user.slice\n"]] as const) {
+    for (
+      const [pid, cg] of [[201, "0::/system.slice/slurmstepd.scope/job_8/step_0\n"], [
+        202,
+        "0::/system.slice/slurmstepd.scope/job_7/step_0\n",
+      ], [203, "0::/user.slice\n"]] as const
+    ) {
       Deno.mkdirSync(`${proc}/${pid}/fd`, { recursive: true });
       Deno.writeTextFileSync(`${proc}/${pid}/cgroup`, cg);
       Deno.writeTextFileSync(`${proc}/${pid}/comm`, "python\n");

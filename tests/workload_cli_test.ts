@@ -281,3 +281,95 @@ Deno.test("aimeter run --baseline measures the idle node first, then reports gro
   assert.match(b.method, /idle power/);
   assert.equal((await aimeter(["run", ...REC, "--baseline", "soon", "--", "true"])).code, 2);
 });
+
+Deno.test("snippet callbacks (Hugging Face, Lightning, Keras) drive the protocol (stub frameworks)", async () => {
+  const dir = await tempDir();
+  Deno.writeTextFileSync(`${dir}/aimeter_events.py`, (await aimeter(["snippet", "python"])).stdout);
+  // minimal stand-ins with the real base-class names and hook signatures
+  Deno.mkdirSync(`${dir}/transformers`);
+  Deno.writeTextFileSync(`${dir}/transformers/__init__.py`, "class TrainerCallback: pass\n");
+  Deno.mkdirSync(`${dir}/lightning/pytorch`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/lightning/__init__.py`, "");
+  Deno.writeTextFileSync(`${dir}/lightning/pytorch/__init__.py`, "class Callback: pass\n");
+  Deno.mkdirSync(`${dir}/keras`);
+  Deno.writeTextFileSync(
+    `${dir}/keras/__init__.py`,
+    "class _C:\n    def __init__(self): pass\nclass callbacks:\n    Callback = _C\n",
+  );
+  const py = `
+import types
+import aimeter_events as ae
+ae.min_interval = 0  # no throttling in this test
+S = types.SimpleNamespace
+hf = ae.hf_callback()
+st = S(global_step=0)
+hf.on_train_begin(None, st, None)
+for i in range(1, 4):
+    st.global_step = i
+    hf.on_log(None, st, None, logs={"loss": 1.0 / i, "learning_rate": 5e-5, "epoch": i / 4})
+hf.on_evaluate(None, st, None, metrics={"eval_loss": 0.4})
+hf.on_save(None, st, None)
+hf.on_log(None, st, None, logs={"train_runtime": 3.0, "train_samples_per_second": 100.0})
+hf.on_train_end(None, st, None)
+
+lc = ae.lightning_callback()
+tr = S(global_step=0, current_epoch=0, callback_metrics={"val_acc": 0.5}, training=True)
+lc.on_train_start(tr, None)
+for i in range(3):
+    tr.global_step = i + 1
+    lc.on_train_batch_start(tr, None, None, i)
+    lc.on_train_batch_end(tr, None, {"loss": 0.9 - 0.1 * i}, None, i)
+lc.on_validation_start(tr, None)
+lc.on_validation_end(tr, None)
+lc.on_train_end(tr, None)
+
+kc = ae.keras_callback()
+kc.on_train_begin()
+kc.on_train_batch_end(0, {"loss": 0.7, "accuracy": 0.6})
+kc.on_test_begin()
+kc.on_test_end({"val_loss": 0.65})
+kc.on_epoch_end(0, {"loss": 0.7, "val_loss": 0.65})
+kc.on_train_end()
+`;
+  const events = `${dir}/events.jsonl`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", py],
+    cwd: dir,
+    env: { AIMETER_EVENTS: events, PYTHONPATH: dir },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const evs = Deno.readTextFileSync(events).trim().split("\n").map((l) =>
+    parseEventLine(l, Date.now() * 1000)!
+  );
+  assert.ok(evs.every((e) => !e.bad));
+  const phases = evs.map((e) => e.phase).filter((p) => p !== undefined);
+  assert.deepEqual(phases, [
+    "train",
+    null,
+    "train",
+    "validate",
+    "train",
+    null,
+    "train",
+    "eval",
+    "train",
+    null,
+  ]);
+  const names = new Set(evs.flatMap((e) => e.metrics.map(([n]) => n)));
+  for (
+    const n of [
+      "loss",
+      "learning_rate",
+      "epoch",
+      "step",
+      "eval_loss",
+      "train_runtime",
+      "val_acc",
+      "accuracy",
+      "val_loss",
+    ]
+  ) {
+    assert.ok(names.has(n), `${n} in ${[...names]}`);
+  }
+  assert.ok(evs.some((e) => e.mark === "checkpoint saved at step 3"));
+});

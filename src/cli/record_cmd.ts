@@ -10,7 +10,10 @@ export function recordCommand(): Command {
     .description("record the node until SIGINT/SIGTERM or --duration")
     .option("--duration <dur>", "stop after this long (30s, 10m, 2h)")
     .option("--pid-file <path>", "write aimeter's pid here while recording")
-    .option("--cgroup <path>", "attribute the processes of this cgroup (and below), e.g. a SLURM job's");
+    .option(
+      "--cgroup <path>",
+      "attribute the processes of this cgroup (and below), e.g. a SLURM job's",
+    );
   addRecordingOptions(cmd);
   cmd.addHelpText(
     "after",

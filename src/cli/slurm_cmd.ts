@@ -8,7 +8,7 @@ import { ExitCode } from "./program.ts";
 import { UsageError } from "./errors.ts";
 import { parseDuration } from "./parse.ts";
 import { loadSettings, type SlurmSettings } from "../slurm/config.ts";
-import { type JobInfo, jobFromEnv, safeName } from "../slurm/job.ts";
+import { jobFromEnv, type JobInfo, safeName } from "../slurm/job.ts";
 import { epilog, prolog, renderAndMail } from "../slurm/hooks.ts";
 import { errorText, HookLog } from "../slurm/log.ts";
 import { PLAN_ENV, type RecorderPlan, runRecorder } from "../slurm/recorder.ts";
@@ -18,8 +18,14 @@ import { formatRunSummary } from "../recorder/print_summary.ts";
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option("--dir <dir>", "job folders go here (env AIMETER_SLURM_DIR; default /var/lib/aimeter/slurm)")
-    .option("--config <file>", "settings file (env AIMETER_SLURM_CONFIG; default /etc/aimeter/slurm.json)")
+    .option(
+      "--dir <dir>",
+      "job folders go here (env AIMETER_SLURM_DIR; default /var/lib/aimeter/slurm)",
+    )
+    .option(
+      "--config <file>",
+      "settings file (env AIMETER_SLURM_CONFIG; default /etc/aimeter/slurm.json)",
+    )
     .option("--state-dir <dir>", "root-only pid files and markers (default <dir>/.aimeter-state)")
     .option("--log-file <file>", "hook log (default <dir>/aimeter-slurm.log)")
     .option("--region <code>", "grid region for carbon")
@@ -72,7 +78,7 @@ async function runHook(kind: "prolog" | "epilog", o: Raw): Promise<void> {
   try {
     s = settingsOf(o);
     const job = jobFromEnv(env);
-    if (kind === "prolog") await prolog(s, job, env);
+    if (kind === "prolog") prolog(s, job, env);
     else await epilog(s, job);
   } catch (e) {
     new HookLog(s?.logFile ?? fallbackLog(o, env), kind).error(errorText(e));
@@ -208,14 +214,17 @@ export function slurmCommand(): Command {
       "after",
       `
 slurm.conf (see docs/slurm.md):
-  Prolog=/etc/slurm/aimeter-prolog.sh      # runs: /usr/local/bin/aimeter slurm prolog
-  Epilog=/etc/slurm/aimeter-epilog.sh      # runs: /usr/local/bin/aimeter slurm epilog
-  PrologFlags=Alloc                        # start the recorder on every node at allocation
+  Prolog=/etc/slurm/aimeter-hook.sh     # script: /usr/local/bin/aimeter slurm hook; exit 0
+  Epilog=/etc/slurm/aimeter-hook.sh
+  PrologFlags=Alloc                     # start the recorder on every node at allocation
+Settings: /etc/aimeter/slurm.json (dir, interval, mail: {domain, smtpHost, ...}).
 
 Examples:
   aimeter slurm report 4242 --dir /var/lib/aimeter/slurm --mail-to me@example.org`,
     );
-  cmd.addCommand(hookCommand("prolog", "node Prolog: start this node's recorder for the job; always exits 0"));
+  cmd.addCommand(
+    hookCommand("prolog", "node Prolog: start this node's recorder for the job; always exits 0"),
+  );
   cmd.addCommand(
     hookCommand(
       "epilog",

@@ -18,12 +18,13 @@ export function reportMail(
   const e = summary.energy_j;
   const hosts = summary.hosts ?? [];
   const jobLabel = job?.job_id
-    ? `SLURM job ${
-      job.array_job_id ? `${job.array_job_id}_${job.array_task_id}` : job.job_id
-    }${job.job_name ? ` (${job.job_name})` : ""}`
+    ? `SLURM job ${job.array_job_id ? `${job.array_job_id}_${job.array_task_id}` : job.job_id}${
+      job.job_name ? ` (${job.job_name})` : ""
+    }`
     : `run on ${summary.run.host}`;
   const kwh = e.total / 3.6e6;
-  const subject = `aimeter: ${jobLabel}: ${kwh < 0.01 ? formatEnergy(e.total) : `${kwh.toFixed(3)} kWh`}` +
+  const subject =
+    `aimeter: ${jobLabel}: ${kwh < 0.01 ? formatEnergy(e.total) : `${kwh.toFixed(3)} kWh`}` +
     ` on ${hosts.length || 1} node${(hosts.length || 1) === 1 ? "" : "s"}`;
   const lines: string[] = [];
   lines.push(`Energy report for ${jobLabel}.`, "");
@@ -50,7 +51,9 @@ export function reportMail(
   if (c && typeof c.emissions_g === "number") {
     lines.push(
       `Emissions:   ${c.emissions_g.toFixed(1)} g CO2e` +
-        (c.region ? ` (${c.region}${c.intensity_g_per_kwh ? `, ${c.intensity_g_per_kwh} g/kWh` : ""})` : ""),
+        (c.region
+          ? ` (${c.region}${c.intensity_g_per_kwh ? `, ${c.intensity_g_per_kwh} g/kWh` : ""})`
+          : ""),
     );
   }
   if (hosts.length > 1) {
@@ -67,7 +70,10 @@ export function reportMail(
     for (const w of warnings) lines.push(`  - ${w.message}`);
   }
   if (summary.devices.length === 0) {
-    lines.push("", "No energy source could be read on these nodes (see the report's sensor notes).");
+    lines.push(
+      "",
+      "No energy source could be read on these nodes (see the report's sensor notes).",
+    );
   }
   lines.push("", `The full report is attached (${basename(reportPath)}).`);
   if (extra.folder) lines.push(`Traces and report: ${extra.folder}`);

@@ -123,7 +123,9 @@ export function loadSettings(
     ...mailFromFlags(flags),
   };
   const format = String(flags.format ?? env.AIMETER_SLURM_FORMAT ?? j.format ?? "parquet");
-  if (format !== "parquet" && format !== "csv") throw new Error(`format: "${format}" is not parquet or csv`);
+  if (format !== "parquet" && format !== "csv") {
+    throw new Error(`format: "${format}" is not parquet or csv`);
+  }
   return {
     dir,
     stateDir: String(
@@ -142,8 +144,9 @@ export function loadSettings(
     nvmlLib: String(flags.nvmlLib ?? j.nvmlLib ?? "libnvidia-ml.so.1"),
     region: flags.region ?? env.AIMETER_REGION ?? j.region,
     pue: flags.pue ?? j.pue,
-    stopTimeoutS: num(flags.stopTimeout ?? env.AIMETER_SLURM_STOP_TIMEOUT ?? j.stopTimeoutS, "stop timeout") ??
-      30,
+    stopTimeoutS:
+      num(flags.stopTimeout ?? env.AIMETER_SLURM_STOP_TIMEOUT ?? j.stopTimeoutS, "stop timeout") ??
+        30,
     report: bool(flags.report ?? env.AIMETER_SLURM_REPORT ?? j.report) ?? true,
     self: Array.isArray(self) && self.length ? self.map(String) : undefined,
     mail,

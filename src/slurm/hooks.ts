@@ -101,7 +101,7 @@ function isRecorder(pid: number): boolean {
 }
 
 /** The prolog: start the recorder and return. Never throws. */
-export async function prolog(s: SlurmSettings, job: JobInfo, env: Record<string, string>) {
+export function prolog(s: SlurmSettings, job: JobInfo, env: Record<string, string>): void {
   const log = new HookLog(s.logFile, `prolog job ${job.jobKey} node ${job.node}`);
   try {
     mkdirMode(s.dir, 0o711);
@@ -130,7 +130,9 @@ export async function prolog(s: SlurmSettings, job: JobInfo, env: Record<string,
       minors = sel.minors;
       if (sel.unmatched.length) {
         log.warn(
-          `SLURM_JOB_GPUS ${sel.unmatched.join(",")}: no UUID found in ${s.procfsRoot}/driver/nvidia/gpus; used as NVML indices`,
+          `SLURM_JOB_GPUS ${
+            sel.unmatched.join(",")
+          }: no UUID found in ${s.procfsRoot}/driver/nvidia/gpus; used as NVML indices`,
         );
       }
     } else if (env.SLURM_JOB_GPUS !== undefined) {

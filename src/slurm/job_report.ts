@@ -88,7 +88,9 @@ export async function renderJobReport(
     summary.sensors.push({
       source: "slurm",
       status: "not-found",
-      message: `no trace from node(s) ${missing.join(", ")}: the totals cover ${nodes.length} of ${expected.length} nodes`,
+      message: `no trace from node(s) ${
+        missing.join(", ")
+      }: the totals cover ${nodes.length} of ${expected.length} nodes`,
       fix: "see the aimeter-slurm.log of the job folder's parent on those nodes",
     });
   }

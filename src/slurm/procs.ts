@@ -85,7 +85,9 @@ export function cgroupPids(path: string): Set<number> {
 function pids(procfsRoot: string): number[] {
   const out: number[] = [];
   try {
-    for (const e of Deno.readDirSync(procfsRoot)) if (/^\d+$/.test(e.name)) out.push(Number(e.name));
+    for (const e of Deno.readDirSync(procfsRoot)) {
+      if (/^\d+$/.test(e.name)) out.push(Number(e.name));
+    }
   } catch { /* no procfs */ }
   return out;
 }

@@ -13,8 +13,8 @@ import { jobTags } from "./job.ts";
 import {
   cachedPids,
   cgroupPids,
-  type ForeignUse,
   foreignGpuUse,
+  type ForeignUse,
   jobPidsByEnviron,
 } from "./procs.ts";
 import { errorText, HookLog } from "./log.ts";
@@ -80,7 +80,9 @@ export function foreignGpuWatch(
       if (plan.gpuMinors.length) check();
       if (seen.size) {
         ctx.extra.slurm_warnings = [...seen.values()].map((u) =>
-          `process ${u.pid} (${u.command ?? "?"}) of job ${u.job} used GPU ${u.gpu} (${plan.job.node}) of job ${plan.job.jobId}`
+          `process ${u.pid} (${
+            u.command ?? "?"
+          }) of job ${u.job} used GPU ${u.gpu} (${plan.job.node}) of job ${plan.job.jobId}`
         );
       }
     },
@@ -114,7 +116,9 @@ export async function runRecorder(plan: RecorderPlan): Promise<number> {
         gpus: plan.gpus,
         processPids,
       },
-      sources: plan.sources ? plan.sources.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+      sources: plan.sources
+        ? plan.sources.split(",").map((s) => s.trim()).filter(Boolean)
+        : undefined,
       pidFile: plan.pidFile,
       analysis: {
         ...(plan.region ? { region: plan.region } : {}),

@@ -70,16 +70,16 @@ export function userIds(name: string): { uid: number; gid: number } {
   throw new Error(`no user ${name} in /etc/passwd`);
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
 }
 
-async function freePorts(n: number): Promise<number[]> {
+function freePorts(n: number): number[] {
   const out = new Set<number>();
-  while (out.size < n) out.add(await freePort());
+  while (out.size < n) out.add(freePort());
   return [...out];
 }
 
@@ -112,7 +112,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   Deno.chmodSync(`${dir}/munge`, 0o755);
   const children: Deno.ChildProcess[] = [];
   const sock = `${dir}/munge/munge.socket`;
-  const [ctldPort, ...nodePorts] = await freePorts(1 + nodes.length);
+  const [ctldPort, ...nodePorts] = freePorts(1 + nodes.length);
   const conf = `${dir}/slurm.conf`;
   const env = { SLURM_CONF: conf };
   const lines = [
@@ -206,7 +206,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         const m = /JobState=(\S+)/.exec(r.out);
         last = m?.[1] ?? r.err.trim();
         if (
-          m && ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL", "OUT_OF_MEMORY"]
+          m &&
+          ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL", "OUT_OF_MEMORY"]
             .includes(m[1])
         ) {
           // COMPLETING (epilogs still running) is not final; scontrol shows CG for it

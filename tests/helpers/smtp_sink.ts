@@ -15,7 +15,9 @@ export async function smtpSinkUnavailable(): Promise<string | null> {
       stdout: "null",
       stderr: "null",
     }).output();
-    return r.code === 0 ? null : "python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)";
+    return r.code === 0
+      ? null
+      : "python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)";
   } catch {
     return `${SINK_PYTHON} is missing`;
   }
@@ -67,7 +69,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const child = new Deno.Command(SINK_PYTHON, {
-    args: ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", dir],
+    args: [
+      "-m",
+      "aiosmtpd",
+      "-n",
+      "-l",
+      `127.0.0.1:${port}`,
+      "-c",
+      "aiosmtpd.handlers.Mailbox",
+      dir,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
