@@ -43,12 +43,17 @@ Deno.test("the sampler keeps to its deadlines without drift", async () => {
   s.start();
   await new Promise((r) => setTimeout(r, 1010));
   s.stop();
-  // 0..1000 ms at 20 ms: 51 ticks, plus the last sample at stop
-  assert.ok(reads.length >= 49 && reads.length <= 53, `${reads.length} reads`);
-  const span = (reads[reads.length - 2] - reads[0]) / 1000;
-  const ticks = reads.length - 2;
-  const mean = span / ticks;
-  assert.ok(Math.abs(mean - 20) < 0.5, `mean period ${mean} ms`); // no cumulative drift
+  const ticks = reads.slice(0, -1); // the last read is the one taken at stop()
+  // 0..1000 ms at 20 ms: 51 deadlines; a loaded machine may skip a few, never add
+  assert.ok(ticks.length >= 35 && ticks.length <= 52, `${ticks.length} reads`);
+  // every read sits just after a grid point start + k × 20 ms: lateness does not
+  // accumulate (setInterval would drift by several ms per second here)
+  const lateMs = ticks.map((t) => {
+    const ms = (t - ticks[0]) / 1000;
+    return ms - Math.floor((ms + 1) / 20) * 20;
+  });
+  const sorted = [...lateMs.slice(-15)].sort((a, b) => a - b);
+  assert.ok(sorted[7] < 5, `median lateness of the last reads ${sorted[7]} ms`);
   assert.ok(s.stats.jitterMs(0.5) < 5, `p50 jitter ${s.stats.jitterMs(0.5)}`);
   // NaN values write no row; every row of a tick carries the tick's timestamp
   assert.equal(sink.rows.length, reads.length);

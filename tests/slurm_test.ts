@@ -226,7 +226,7 @@ Deno.test({
         `#!/bin/sh\nexport DENO_DIR='${await denoDir()}'\nexec ${Deno.execPath()} run -A --quiet --config ${ROOT}/deno.json ${MAIN} "$@"\n`,
       );
       Deno.chmodSync(wrapper, 0o755);
-      // what docs/slurm.md tells users to put in their batch script
+      // what the README (SLURM section) tells users to put in their batch script
       const script = `${base}/job.sh`;
       Deno.writeTextFileSync(
         script,

@@ -1,7 +1,7 @@
 /**
  * Carbon accounting, offline: embedded grid-intensity table, region
  * resolution, emissions (fixed or time-varying intensity, PUE), water, cost,
- * everyday comparisons and embodied GPU emissions. See docs/carbon.md.
+ * everyday comparisons and embodied GPU emissions. See the README (Carbon section).
  */
 export * from "./carbon.ts";
 export * from "./comparisons.ts";

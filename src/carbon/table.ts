@@ -5,7 +5,7 @@
  *
  * The data is imported at build time (`with { type: "json" }`), so it is inside
  * the compiled binary; nothing is read from disk or the network at run time.
- * Rebuild it with `scripts/build_carbon_table.ts` (see docs/carbon.md).
+ * Rebuild it with `scripts/build_carbon_table.ts` (see the README (Carbon section)).
  */
 import rawTable from "../../data/carbon/table.json" with { type: "json" };
 

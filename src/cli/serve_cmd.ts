@@ -28,7 +28,7 @@ export function serveCommand(): Command {
     `
 A scrape returns the latest values the background sampler took; it never waits
 on a sensor. Energy counters (aimeter_energy_joules_total) count from the start
-of serve. See docs/serve.md for the metric names and the Grafana dashboard.
+of serve. See the README (serve section) for the metric names and the Grafana dashboard.
 
 Examples:
   aimeter serve                                   http://127.0.0.1:9400/metrics

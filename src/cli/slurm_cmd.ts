@@ -1,7 +1,7 @@
 /**
  * `aimeter slurm prolog|epilog|hook|report`: the SLURM node Prolog/Epilog
  * integration (one trace per node in a job folder, a merged job report,
- * mailed to the user), see docs/slurm.md.
+ * mailed to the user), see the README (SLURM section).
  */
 import { Command, Option } from "commander";
 import { ExitCode } from "./program.ts";
@@ -213,7 +213,7 @@ export function slurmCommand(): Command {
     .addHelpText(
       "after",
       `
-slurm.conf (see docs/slurm.md):
+slurm.conf (see the README (SLURM section)):
   Prolog=/etc/slurm/aimeter-hook.sh     # script: /usr/local/bin/aimeter slurm hook; exit 0
   Epilog=/etc/slurm/aimeter-hook.sh
   PrologFlags=Alloc                     # start the recorder on every node at allocation

@@ -60,10 +60,29 @@ export class RowBatch {
 
   /** Row order sorted by (series, time): values of one series side by side compress best. */
   orderBySeries(): Uint32Array {
-    const order = new Uint32Array(this.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
+    // A stable counting sort by series (O(n); a comparator sort took 8.5 ms for the
+    // 65,000 rows of one 5 s segment at 10 ms, and a segment is written between ticks).
+    // Rows of a series arrive in time order; a series whose times are not (workload
+    // events with their own timestamps) is sorted on its own.
+    const n = this.length;
     const { series, time } = this;
-    order.sort((a, b) => series[a] - series[b] || time[a] - time[b] || a - b);
+    let maxSeries = -1;
+    for (let i = 0; i < n; i++) if (series[i] > maxSeries) maxSeries = series[i];
+    const start = new Uint32Array(maxSeries + 2);
+    for (let i = 0; i < n; i++) start[series[i] + 1]++;
+    for (let s = 1; s < start.length; s++) start[s] += start[s - 1];
+    const order = new Uint32Array(n);
+    const next = start.slice(0, maxSeries + 1);
+    for (let i = 0; i < n; i++) order[next[series[i]]++] = i;
+    for (let s = 0; s <= maxSeries; s++) {
+      const a = start[s], b = start[s + 1];
+      for (let k = a + 1; k < b; k++) {
+        if (time[order[k]] < time[order[k - 1]]) {
+          order.subarray(a, b).sort((x, y) => time[x] - time[y] || x - y);
+          break;
+        }
+      }
+    }
     return order;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The workload side of a run (events file, stdout parsers, scrapers, idle
  * baseline): the options it adds to `aimeter run` and the attachments it
- * creates. See docs/workload.md.
+ * creates. See the README (workload section).
  */
 import { type Command, Option } from "commander";
 import type { Attachment } from "../recorder/attachment.ts";

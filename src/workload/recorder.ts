@@ -34,7 +34,7 @@ export interface BadLine {
   text: string;
 }
 
-/** `meta.extra.workload` (see docs/workload.md). */
+/** `meta.extra.workload` (see the README (workload section)). */
 export interface WorkloadExtra {
   phases: { name: string; start_us: number; end_us: number }[];
   marks: MarkRecord[];
