@@ -73,7 +73,8 @@ async function main(): Promise<number> {
     quick: args.quick!,
     out,
     work,
-    log: (m) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}`),
+    log: (m) =>
+      console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}`),
   };
   const command = `deno task bench${args.quick ? " --quick" : ""}${
     args.only ? ` --only ${args.only}` : ""
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
   await run("report", () => benchReport(ctx));
   await run(
     "compare",
-    () => benchCompare(ctx, (results.report?.data.runs as ReportRun[] | undefined)),
+    () => benchCompare(ctx, results.report?.data.runs as ReportRun[] | undefined),
   );
 
   const rows = PARTS.flatMap((p) => results[p]?.rows ?? []);
@@ -118,7 +119,9 @@ async function main(): Promise<number> {
   const m = json.machine;
   const md = [
     `Command: \`${command}\` — ${json.date}, ${totalS.toFixed(0)} s`,
-    `Machine: ${m.cpu}, ${m.cores} cores, ${(Number(m.memory_bytes) / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}, Deno ${m.deno}`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${
+      (Number(m.memory_bytes) / 2 ** 30).toFixed(1)
+    } GiB, Linux ${m.kernel}, Deno ${m.deno}`,
     "",
     table(rows),
     ...(notes.length ? ["", ...notes.map((n) => `- ${n}`)] : []),

@@ -82,7 +82,8 @@ export function cpuSeconds(pid: number): number {
 /** VmHWM and VmRSS of a process, in bytes. */
 export function memory(pid: number): { hwm: number; rss: number } {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN) * 1024;
+  const kb = (k: string) =>
+    Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN) * 1024;
   return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
 }
 

@@ -29,7 +29,7 @@ import { fixtureFor, type ReportCase, reportOnce, type ReportRun } from "./repor
 
 export const NODE_EXPORTER = "/usr/bin/prometheus-node-exporter";
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 
 /** Scrape node_exporter every `intervalS` for `windowS`; CPU seconds per scrape. */
 async function nodeExporterCost(sysfs: string, intervalS: number, windowS: number) {
-  const port = await freePort();
+  const port = freePort();
   const proc = new Deno.Command(NODE_EXPORTER, {
     args: [
       `--path.sysfs=${sysfs}`,
@@ -82,7 +82,13 @@ async function nodeExporterCost(sysfs: string, intervalS: number, windowS: numbe
     const c1 = cpuSeconds(proc.pid), wall = (performance.now() - t0) / 1000;
     const series = (await (await fetch(url)).text()).split("\n")
       .filter((l) => l.startsWith("node_rapl_")).length;
-    return { scrapes, cpu_s: c1 - c0, wall_s: wall, bytes_per_scrape: bytes / scrapes, rapl_series: series };
+    return {
+      scrapes,
+      cpu_s: c1 - c0,
+      wall_s: wall,
+      bytes_per_scrape: bytes / scrapes,
+      rapl_series: series,
+    };
   } finally {
     proc.kill("SIGTERM");
     await proc.status;
@@ -152,18 +158,20 @@ export async function benchCompare(
       met: amUs < neUs,
     });
     notes.push(
-      `CPU time is read from /proc in clock ticks (${fmt(1000 / 100, 0)} ms each); over ${windowS} s ` +
-        `aimeter used ${fmt(am.cpu_s * 1000, 0)} ms and node_exporter ${fmt(ne.cpu_s * 1000, 0)} ms.`,
+      `CPU time is read from /proc in clock ticks (${
+        fmt(1000 / 100, 0)
+      } ms each); over ${windowS} s ` +
+        `aimeter used ${fmt(am.cpu_s * 1000, 0)} ms and node_exporter ${
+          fmt(ne.cpu_s * 1000, 0)
+        } ms.`,
     );
   }
 
   // --- DuckDB vs aimeter report on the same 24 h trace (1 h in --quick)
-  const cases: ReportCase[] = ctx.quick
-    ? [{ name: "1h-10hz", durationS: 3600, intervalS: 0.1 }]
-    : [
-      { name: "24h-1hz", durationS: 86400, intervalS: 1 },
-      { name: "24h-10hz", durationS: 86400, intervalS: 0.1 },
-    ];
+  const cases: ReportCase[] = ctx.quick ? [{ name: "1h-10hz", durationS: 3600, intervalS: 0.1 }] : [
+    { name: "24h-1hz", durationS: 86400, intervalS: 1 },
+    { name: "24h-10hz", durationS: 86400, intervalS: 0.1 },
+  ];
   const duck: Record<string, unknown>[] = [];
   for (const c of cases) {
     const dir = await fixtureFor(ctx, c);
@@ -175,7 +183,12 @@ export async function benchCompare(
     ctx.log(`compare: DuckDB aggregating ${c.name} per series`);
     const d2 = await duckdbAggregate(`${dir}/trace.parquet`, undefined);
     const d1 = await duckdbAggregate(`${dir}/trace.parquet`, 1);
-    duck.push({ name: c.name, duckdb: d2, duckdb_one_thread: d1, aimeter_report_wall_s: rep.wall_s });
+    duck.push({
+      name: c.name,
+      duckdb: d2,
+      duckdb_one_thread: d1,
+      aimeter_report_wall_s: rep.wall_s,
+    });
     rows.push({
       part: "compare",
       measure: `${c.name}: aimeter report / DuckDB per-series aggregate`,

@@ -26,5 +26,8 @@ console.log(JSON.stringify({
   values: rows.reduce((a, r) => a + Number(r.n), 0),
   open_ms: t1 - t0,
   query_ms: t2 - t1,
-  threads: (await (await con.runAndReadAll("SELECT current_setting('threads') AS t")).getRowObjectsJson())[0].t,
+  threads:
+    (await (await con.runAndReadAll("SELECT current_setting('threads') AS t")).getRowObjectsJson())[
+      0
+    ].t,
 }));

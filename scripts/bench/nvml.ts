@@ -126,7 +126,9 @@ export async function benchNvml(ctx: BenchContext): Promise<PartResult> {
       {
         part: "nvml",
         measure: "devices one core could sample at 100 ms",
-        value: `${fmt(devicesPerCore, 0)} (aimeter's side; a real driver adds its own cost per call)`,
+        value: `${
+          fmt(devicesPerCore, 0)
+        } (aimeter's side; a real driver adds its own cost per call)`,
       },
     ]
     : [];

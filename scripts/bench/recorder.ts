@@ -62,13 +62,17 @@ export async function measureRecording(opts: {
     ...opts.args,
   ], opts.env);
   const outP = child.output();
-  await waitUntil(() => {
-    try {
-      return Deno.readTextFileSync(pidFile).trim() !== "";
-    } catch {
-      return false;
-    }
-  }, 30_000, "aimeter record to start");
+  await waitUntil(
+    () => {
+      try {
+        return Deno.readTextFileSync(pidFile).trim() !== "";
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    "aimeter record to start",
+  );
   const pid = child.pid;
   await sleep(opts.warmupS * 1000);
   const c0 = cpuSeconds(pid), t0 = performance.now();
@@ -134,14 +138,16 @@ export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
       part: "recorder",
       measure: `CPU, ${label} (8 GPUs + powercap)`,
       value: `${fmt(m.cpu_pct_one_core)} % of a core`,
-      ...(Number.isFinite(target) ? { target: `≤ ${target} %`, met: m.cpu_pct_one_core <= target } : {}),
+      ...(Number.isFinite(target)
+        ? { target: `≤ ${target} %`, met: m.cpu_pct_one_core <= target }
+        : {}),
     });
     rows.push({
       part: "recorder",
       measure: `jitter p50 / p99, ${label}`,
-      value: `${fmt(r.jitter_p50_ms)} / ${fmt(r.jitter_p99_ms)} ms; ${r.skipped_ticks ?? "?"} skipped of ${
-        r.ticks ?? "?"
-      }`,
+      value: `${fmt(r.jitter_p50_ms)} / ${fmt(r.jitter_p99_ms)} ms; ${
+        r.skipped_ticks ?? "?"
+      } skipped of ${r.ticks ?? "?"}`,
       ...(label === "100ms" ? { target: "p99 ≤ 2 ms", met: r.jitter_p99_ms <= 2 } : {}),
     });
     rows.push({

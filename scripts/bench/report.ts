@@ -10,7 +10,16 @@
  * holds 68 M values and takes minutes to write.
  */
 import { writeFixtureTrace } from "../../tests/helpers/fixture_trace.ts";
-import { type BenchContext, exists, fmt, mb, MAIN, type PartResult, type Row, runToEnd } from "./common.ts";
+import {
+  type BenchContext,
+  exists,
+  fmt,
+  MAIN,
+  mb,
+  type PartResult,
+  type Row,
+  runToEnd,
+} from "./common.ts";
 
 export const FIXTURE_GPU_METRICS = [
   "power_w",
@@ -137,9 +146,11 @@ export async function benchReport(ctx: BenchContext): Promise<PartResult> {
     rows.push({
       part: "report",
       measure: `report ${c.name} (8 GPUs; trace ${mb(r.trace_bytes)})`,
-      value: r.error ? "failed" : `${fmt(r.wall_s, 1)} s, peak ${mb(r.peak_rss_bytes)}, HTML ${
-        fmt(r.html_bytes / 1e6, 2)
-      } MB`,
+      value: r.error
+        ? "failed"
+        : `${fmt(r.wall_s, 1)} s, peak ${mb(r.peak_rss_bytes)}, HTML ${
+          fmt(r.html_bytes / 1e6, 2)
+        } MB`,
       ...target,
     });
   }

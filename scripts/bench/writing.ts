@@ -80,7 +80,9 @@ export async function writeSteadyTrace(
     { length: 8 },
     (_, g) => GPU_METRICS.map((m) => w.seriesId("nvml", `gpu${g}`, m)),
   );
-  const zoneIds = ZONES.map((z) => [w.seriesId("rapl", z, "energy_j"), w.seriesId("rapl", z, "power_w")]);
+  const zoneIds = ZONES.map((
+    z,
+  ) => [w.seriesId("rapl", z, "energy_j"), w.seriesId("rapl", z, "power_w")]);
   const rand = rng(42);
   const gpuMj = new Float64Array(8).fill(1e9);
   const zoneUj = ZONES.map((_, k) => 1e10 * (k + 1));
@@ -95,7 +97,7 @@ export async function writeSteadyTrace(
     const t = t0 + k * dtUs + Math.round(rand() * 400);
     for (let g = 0; g < 8; g++) {
       const mw = Math.round(400_000 + 20_000 * g + rand() * 15_000);
-      gpuMj[g] += Math.round((mw * intervalS));
+      gpuMj[g] += Math.round(mw * intervalS);
       const ids = gpuIds[g];
       w.append(t, ids[0], (gpuMj[g] - 1e9) / 1000);
       w.append(t, ids[1], mw / 1000);
@@ -164,7 +166,9 @@ export async function benchWriting(ctx: BenchContext): Promise<PartResult> {
   const results: WriteResult[] = [];
   for (const format of ["parquet", "csv"] as const) {
     ctx.log(`writing: ${format}, ${ticks100} ticks at 100 ms`);
-    results.push(await writeSteadyTrace(`${ctx.work}/write-${format}-100ms`, format, 0.1, ticks100));
+    results.push(
+      await writeSteadyTrace(`${ctx.work}/write-${format}-100ms`, format, 0.1, ticks100),
+    );
   }
   ctx.log(`writing: parquet, ${ticks10} ticks at 10 ms (segment size of a 10 ms recording)`);
   results.push(await writeSteadyTrace(`${ctx.work}/write-parquet-10ms`, "parquet", 0.01, ticks10));

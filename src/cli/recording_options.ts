@@ -1,5 +1,5 @@
 /** The options every recording command shares (`run`, `record`, and later `serve`, `slurm prolog`). */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { parseChoice, parseDuration, parseInterval, parsePositive } from "./parse.ts";
 import type { SessionConfig } from "../recorder/session.ts";
 import type { TraceFormat } from "../trace/schema.ts";

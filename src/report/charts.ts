@@ -276,3 +276,112 @@ export function legend(
     ).join("")
   }</ul>`;
 }
+
+/** A correlation heatmap: a square matrix of r in −1..1, one row and column per series. */
+export interface HeatmapSpec {
+  /** Accessible name. */
+  title: string;
+  /** Axis labels, one per row/column (already shortened; drawn as text). */
+  labels: string[];
+  /** Full names, shown as the tooltip of each cell. */
+  names?: string[];
+  /** r by row and column; null where the pair was not tested. */
+  matrix: (number | null)[][];
+  /** Print r in the cells (default: when 12 series or fewer). */
+  values?: boolean;
+  /** Cell size in px (default from the number of series). */
+  cell?: number;
+}
+
+/** The diverging colour of a correlation (red −1, near-white 0, blue +1), the heatmap's scale. */
+export const CORRELATION_COLOR = { type: "diverging", scheme: "RdBu", domain: [-1, 1], pivot: 0 };
+
+/** Colours of the correlation scale at −1, −0.5, 0, 0.5, 1 (for an HTML legend). */
+export function correlationStops(): string[] {
+  // deno-lint-ignore no-explicit-any
+  const s = Plot.scale({ color: CORRELATION_COLOR as any });
+  return [-1, -0.5, 0, 0.5, 1].map((v) => String(s.apply(v)));
+}
+
+/** Width in px the longest label needs at 11px (a generous estimate: no text metrics here). */
+function labelWidth(labels: string[]): number {
+  return Math.max(0, ...labels.map((l) => l.length)) * 6.2 + 10;
+}
+
+/** Render a correlation heatmap to SVG markup (deterministic, like `renderChart`). */
+export function renderHeatmap(spec: HeatmapSpec): string {
+  const n = spec.labels.length;
+  const cell = spec.cell ?? Math.max(18, Math.min(44, Math.floor(520 / Math.max(1, n))));
+  const values = spec.values ?? n <= 12;
+  const lw = Math.ceil(labelWidth(spec.labels));
+  const marginLeft = Math.max(40, lw);
+  // column labels are turned 45°: they need about 0.71 × their length below the cells
+  const marginBottom = Math.max(30, Math.ceil(lw * 0.72) + 8);
+  const marginTop = 8, marginRight = 8 + Math.ceil(lw * 0.3);
+  const cells: { x: number; y: number; r: number | null; name: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const v = spec.matrix[i]?.[j];
+      const r = typeof v === "number" && Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : null;
+      const a = spec.names?.[i] ?? spec.labels[i], b = spec.names?.[j] ?? spec.labels[j];
+      cells.push({
+        x: j,
+        y: i,
+        r,
+        name: (i === j ? a : `${a} × ${b}: ${r === null ? "not tested" : `r = ${fmtR(r)}`}`)
+          // linkedom escapes text nodes (the <title>); keep markup characters out all the same
+          .replace(/[<>&]/g, " "),
+      });
+    }
+  }
+  const tested = cells.filter((c) => c.r !== null);
+  const untested = cells.filter((c) => c.r === null);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const tick = (i: number) => spec.labels[i] ?? "";
+  // deno-lint-ignore no-explicit-any
+  const marks: any[] = [
+    Plot.cell(untested, { x: "x", y: "y", fill: "#eef0f3", inset: 0.5, title: "name" }),
+    Plot.cell(tested, { x: "x", y: "y", fill: "r", inset: 0.5, title: "name" }),
+  ];
+  if (values) {
+    marks.push(
+      Plot.text(tested, {
+        x: "x",
+        y: "y",
+        text: (d: { r: number }) => fmtR(d.r),
+        fill: (d: { r: number }) => Math.abs(d.r) >= 0.6 ? "white" : "#1d2330",
+        fontSize: cell >= 34 ? 10 : 9,
+      }),
+    );
+  }
+  const svg = Plot.plot({
+    document: doc(),
+    width: marginLeft + marginRight + n * cell,
+    height: marginTop + marginBottom + n * cell,
+    marginLeft,
+    marginRight,
+    marginTop,
+    marginBottom,
+    style: { fontSize: "11px", fontFamily: "inherit", background: "transparent" },
+    ariaLabel: spec.title.replace(/[<>&"']/g, " "),
+    x: {
+      domain: idx,
+      tickFormat: tick,
+      tickRotate: -45,
+      label: null,
+      tickSize: 0,
+      padding: 0,
+    },
+    y: { domain: idx, tickFormat: tick, label: null, tickSize: 0, padding: 0 },
+    color: CORRELATION_COLOR,
+    marks,
+  }) as unknown as Element;
+  return roundCoordinates(svg.outerHTML);
+}
+
+/** r with two decimals and a real minus sign; 1 and −1 without decimals. */
+export function fmtR(r: number): string {
+  if (Math.abs(r) >= 0.9995) return r > 0 ? "1" : "−1";
+  const t = Math.abs(r).toFixed(2).replace(/^0/, "");
+  return r < 0 && t !== ".00" ? `−${t}` : t;
+}

@@ -70,6 +70,22 @@ export interface FixtureOptions {
   meta?: Partial<TraceMeta>;
   /** Rows per segment flush (default 200 000). */
   flushRows?: number;
+  /**
+   * What a real recorder keeps in `meta.extra` beyond the samples (off by
+   * default): tick statistics (`sampler`), aimeter's own cost (`self`),
+   * effective update periods of the GPU power/energy channels, NVML's process
+   * lists and the command's CPU share (`attribution`). The last GPU is left
+   * idle and unused when there are at least two, and GPU 0 is shared with
+   * another process.
+   */
+  recorderExtras?: boolean;
+  /**
+   * An idle baseline of this many seconds at the start (`meta.extra.baseline`):
+   * GPUs idle, as `aimeter run --baseline` records before the command.
+   */
+  baselineS?: number;
+  /** Cumulative workload counters: `step` and `samples` (counted by the workload stage). */
+  workloadCounters?: boolean;
 }
 
 export const FIXTURE_START = "2026-01-01T00:00:00.000Z";
@@ -84,9 +100,10 @@ const DEFAULT_GPU_METRICS = [
 ];
 
 /** GPU power profile: idle, ramp, busy with a ripple, a peak burst, cool-down. */
-function gpuPower(t: number, dur: number, g: number, load: number): number {
-  const f = t / dur;
+function gpuPower(t: number, dur: number, g: number, load: number, from = 0): number {
   const base = 70 + 10 * g;
+  if (t < from) return base * load;
+  const f = (t - from) / (dur - from);
   let busy = 0;
   if (f > 0.1 && f < 0.9) busy = 1;
   else if (f >= 0.05 && f <= 0.1) busy = (f - 0.05) / 0.05;
@@ -109,7 +126,12 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
   );
   const rapl = o.cpuEstimate ? [] : (o.raplZones ?? ["package-0", "package-0/dram"]);
   const proc = o.proc ?? true;
-  const wlMetrics = o.workloadMetrics ?? ["loss", "samples_per_s"];
+  const wlMetrics = [
+    ...(o.workloadMetrics ?? ["loss", "samples_per_s"]),
+    ...(o.workloadCounters ? ["step", "samples"] : []),
+  ];
+  const from = o.baselineS ?? 0;
+  const idleGpu = o.recorderExtras && gpus > 1 ? gpus - 1 : -1;
   const wlEvery = o.workloadEveryS ?? Math.max(dt, 5);
   const t0 = Date.parse(start) * 1000;
   const devices: DeviceInfo[] = [];
@@ -143,11 +165,54 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     });
   }
   const iso = (s: number) => new Date(Date.parse(start) + s * 1000).toISOString();
+  const us = (s: number) => t0 + Math.round(s * 1e6);
   const extra: Record<string, unknown> = {};
   if (o.phases?.length || o.marks?.length) {
     extra.workload = {
-      phases: (o.phases ?? []).map((p) => ({ name: p.name, start: iso(p.start), end: iso(p.end) })),
-      marks: (o.marks ?? []).map((m) => ({ time: iso(m.time), text: m.text })),
+      phases: (o.phases ?? []).map((p) => ({
+        name: p.name,
+        start: iso(p.start),
+        end: iso(p.end),
+        start_us: us(p.start),
+        end_us: us(p.end),
+      })),
+      marks: (o.marks ?? []).map((m) => ({ time: iso(m.time), time_us: us(m.time), text: m.text })),
+    };
+  }
+  if (o.baselineS) {
+    extra.baseline = { start_us: t0, end_us: us(o.baselineS), duration_s: o.baselineS };
+  }
+  if (o.recorderExtras) {
+    const ticks = Math.round(dur / dt) + 1;
+    extra.sampler = {
+      ticks,
+      skipped_ticks: 2,
+      jitter_p50_ms: 0.15,
+      jitter_p99_ms: 1.8,
+      read_mean_ms: 0.42,
+      read_max_ms: 6.5,
+    };
+    extra.self = { cpu_s: dur * 0.004, rss_bytes: 96 * 1024 ** 2 };
+    const periods: Record<string, Record<string, number | null>> = {};
+    for (let g = 0; g < gpus; g++) {
+      periods[`gpu${g}`] = {
+        power_w: 1.0,
+        ...(gpuMetrics.includes("energy_j") ? { energy_j: 0.1 } : {}),
+      };
+    }
+    if (gpus) extra.update_periods = { nvml: periods };
+    extra.attribution = {
+      gpus: Array.from({ length: gpus }, (_, g) => {
+        const unused = gpus > 1 && g === gpus - 1;
+        return {
+          device: `gpu${g}`,
+          uuid: `GPU-0000000${g}-fixture`,
+          usedByCommand: !unused,
+          maxCommandMemBytes: unused ? 0 : (60 + 4 * g) * 1024 ** 3,
+          otherPids: g === 0 ? [4242] : [],
+        };
+      }),
+      cpu: { tree_cpu_s: dur * 2.5, host_busy_cpu_s: dur * 4, share: 0.625 },
     };
   }
   const meta: TraceMeta = {
@@ -206,7 +271,7 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
     const tu = t0 + Math.round(t * 1e6);
     const f = t / dur;
     for (let g = 0; g < gpus; g++) {
-      const p = gpuPower(t, dur, g, load);
+      const p = idleGpu === g ? (70 + 10 * g) * load : gpuPower(t, dur, g, load, from);
       if (i > 0) gpuE[g] += ((p + lastP[g]) / 2) * dt;
       lastP[g] = p;
       const util = Math.min(100, Math.max(0, ((p / load) - 70 - 10 * g) / 4.2));
@@ -242,12 +307,20 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
       w.append(tu, procIds[2], 100 + 350 * Math.sin(f * Math.PI));
       w.append(tu, procIds[3], (8 + 20 * f) * 1024 ** 3);
     }
-    if (wlMetrics.length && i > 0 && Math.abs(t / wlEvery - Math.round(t / wlEvery)) < 1e-9) {
+    if (
+      wlMetrics.length && i > 0 && t > from &&
+      Math.abs(t / wlEvery - Math.round(t / wlEvery)) < 1e-9
+    ) {
+      const steps = Math.round((t - from) / wlEvery) * 10;
       wlMetrics.forEach((m, k) => {
         const v = m === "loss"
           ? 2.5 * Math.exp(-3 * f) + 0.3 + 0.05 * Math.sin(t)
           : m === "samples_per_s"
           ? 800 + 40 * Math.sin(t / 7)
+          : m === "step"
+          ? steps
+          : m === "samples"
+          ? steps * 400
           : 10 * (k + 1) * f;
         w.append(tu, wlIds[k], v);
       });
