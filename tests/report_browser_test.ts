@@ -11,7 +11,7 @@
  * skipped, loudly, when there is none.
  */
 import assert from "node:assert/strict";
-import { buildSummary } from "../src/analysis/summary.ts";
+import { summarize } from "../src/pipeline.ts";
 import { writeReport } from "../src/report/write.ts";
 import { fixtureJob, fixtureTrace } from "./helpers/fixture_trace.ts";
 import { findChromium, openFile } from "./helpers/chromium.ts";
@@ -31,9 +31,14 @@ async function makeReport(name: string, multi: boolean): Promise<string> {
     gpus: 4,
     durationS: 1800,
     intervalS: 1,
+    // what a real recorder keeps (tick statistics, process lists, update periods), an idle
+    // baseline and step/sample counters: every analysis block of the summary is there
+    recorderExtras: true,
+    baselineS: 60,
+    workloadCounters: true,
     command: ["torchrun", "--nproc-per-node=4", "train.py", "--model", "llama-8b"],
     phases: [
-      { name: "load", start: 0, end: 120 },
+      { name: "load", start: 60, end: 120 },
       { name: "train", start: 120, end: 1500 },
       { name: "eval", start: 1500, end: 1800 },
     ],
@@ -48,31 +53,9 @@ async function makeReport(name: string, multi: boolean): Promise<string> {
   const traces = multi
     ? await fixtureJob({ ...opts, dir, hosts: ["gpu-node-01", "gpu-node-02"] })
     : [await fixtureTrace({ ...opts, dir: `${dir}/run`, cpuEstimate: true })];
-  const summary = buildSummary(traces);
-  summary.carbon = {
-    region: "FR",
-    region_name: "France",
-    intensity_g_per_kwh: 56,
-    intensity_source: "Ember (2026), 2025",
-    year: 2025,
-    basis: "lifecycle",
-    pue: 1.2,
-    emissions_g: summary.energy_kwh * 1.2 * 56,
-    comparisons: [{
-      label: "km driven by an average car",
-      value: 0.2,
-      unit: "km",
-      source: "US EPA",
-    }],
-  };
-  summary.findings = [{
-    id: "idle-gpu",
-    title: "GPUs idle during load",
-    severity: "medium",
-    evidence: "GPU utilization under 5 % for the first 2 minutes",
-    suggestion: "prefetch the dataset before allocating GPUs",
-    energy_j: 12_000,
-  }];
+  // the real analysis stages (carbon from the built-in table: nothing is looked up)
+  const summary = await summarize(traces, { region: "FR", pue: 1.2 });
+  assert.deepEqual(summary.sensors.filter((n) => n.source === "aimeter"), [], "stages ran");
   const out = `${dir}/report.html`;
   await writeReport(traces, summary, out, true);
   return out;
@@ -90,15 +73,36 @@ for (const [name, multi] of [["single", false], ["multi", true]] as const) {
       const o = await openFile(chromiumPath!, file, { width: 1200, height: 900 });
       try {
         const { page } = o;
-        const charts = await page.$$eval("figure.chart .plot svg", (els) =>
-          els.map((e) => {
-            const r = e.getBoundingClientRect();
-            return { w: r.width, h: r.height, paths: e.querySelectorAll("path").length };
-          }));
+        const charts = await page.$$eval(
+          "figure.chart:not(.heatmap) .plot svg",
+          (els) =>
+            els.map((e) => {
+              const r = e.getBoundingClientRect();
+              return { w: r.width, h: r.height, paths: e.querySelectorAll("path").length };
+            }),
+        );
         assert.ok(charts.length >= (multi ? 16 : 8), `${charts.length} charts`);
         for (const c of charts) {
           assert.ok(c.w > 600 && c.h > 100, `chart drawn at ${c.w}×${c.h}`);
           assert.ok(c.paths > 0, "chart has paths");
+        }
+        // the correlation heatmap: square cells, drawn at its own size, inside the page
+        const heat = await page.$eval("#chart-correlation-heatmap .plot svg", (e) => {
+          const r = e.getBoundingClientRect();
+          const cell = e.querySelector("rect")!.getBoundingClientRect();
+          return {
+            w: r.width,
+            h: r.height,
+            rects: e.querySelectorAll("rect").length,
+            cw: cell.width,
+            ch: cell.height,
+          };
+        });
+        assert.ok(heat.rects >= 100 && heat.w > 300 && heat.w <= 1200, JSON.stringify(heat));
+        assert.ok(Math.abs(heat.cw - heat.ch) < 1, `cells ${heat.cw}×${heat.ch}`);
+        // the analysis sections are on the page
+        for (const id of ["attribution", "correlations", "quality"]) {
+          assert.equal(await page.locator(`section#${id}`).count(), 1, id);
         }
         assert.equal(await page.locator("script").count(), 0);
         const title = await page.title();

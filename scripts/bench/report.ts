@@ -5,6 +5,10 @@
  * 10 Hz: wall time, CPU time, peak resident memory (from /usr/bin/time -v)
  * and the size of report.html.
  *
+ * Where scripts/bench_report.ts (the report's own benchmark, in-process) is
+ * present, it is called too for 1 h and 24 h at 1 Hz, and its per-stage times
+ * (read, summary, render) go into bench.json beside the end-to-end numbers.
+ *
  * The fixture traces (tests/helpers/fixture_trace.ts, deterministic) are kept
  * under bench-out/fixtures/ and reused by later runs: the 24 h × 10 Hz one
  * holds 68 M values and takes minutes to write.
@@ -17,6 +21,7 @@ import {
   MAIN,
   mb,
   type PartResult,
+  ROOT,
   type Row,
   runToEnd,
 } from "./common.ts";
@@ -42,7 +47,17 @@ export interface ReportCase {
 /** Build (or reuse) the fixture trace of a case; returns its run folder. */
 export async function fixtureFor(ctx: BenchContext, c: ReportCase): Promise<string> {
   const base = `${ctx.out}/fixtures`;
-  const stamp = `v1-8gpu-${c.durationS}s-${c.intervalS}s`;
+  // a fixture is written again when the generator changes
+  const gen = await crypto.subtle.digest(
+    "SHA-256",
+    Deno.readFileSync(new URL("../../tests/helpers/fixture_trace.ts", import.meta.url)),
+  );
+  const genHash = Array.from(
+    new Uint8Array(gen).slice(0, 8),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+  const stamp = `v1-8gpu-${c.durationS}s-${c.intervalS}s-${genHash}`;
   const dir = `${base}/${c.name}`;
   if (exists(`${dir}/trace.parquet`) && exists(`${dir}/.stamp`)) {
     if (Deno.readTextFileSync(`${dir}/.stamp`) === stamp) return dir;
@@ -154,5 +169,41 @@ export async function benchReport(ctx: BenchContext): Promise<PartResult> {
       ...target,
     });
   }
-  return { data: { runs }, rows, notes };
+  const stages = await reportStages(ctx);
+  if (stages?.error) notes.push(`scripts/bench_report.ts failed: ${stages.error}`);
+  for (const r of (stages?.results ?? []) as Record<string, number>[]) {
+    rows.push({
+      part: "report",
+      measure: `stages, ${r.hours} h at ${r.interval_s} s (scripts/bench_report.ts, in-process)`,
+      value: `read ${fmt(r.read_s, 1)} s + summary ${fmt(r.summary_s, 1)} s + render ${
+        fmt(r.render_s, 1)
+      } s`,
+    });
+  }
+  return { data: { runs, stages }, rows, notes };
+}
+
+/** The report's own benchmark (per-stage times), when it is there. */
+async function reportStages(ctx: BenchContext): Promise<Record<string, unknown> | undefined> {
+  const script = `${ROOT}/scripts/bench_report.ts`;
+  if (!exists(script)) return undefined;
+  ctx.log("report: scripts/bench_report.ts (per-stage times)");
+  try {
+    const r = await runToEnd(Deno.execPath(), [
+      "run",
+      "-A",
+      "--quiet",
+      script,
+      "--hours",
+      ctx.quick ? "1" : "1,24",
+      "--gpus",
+      "8",
+      "--out",
+      `${ctx.work}/bench_report`,
+    ]);
+    const line = r.stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+    return line ? JSON.parse(line) : { error: "no JSON line in its output" };
+  } catch (e) {
+    return { error: (e as Error).message.split("\n")[0] };
+  }
 }

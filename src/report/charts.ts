@@ -294,18 +294,22 @@ export interface HeatmapSpec {
 }
 
 /** The diverging colour of a correlation (red −1, near-white 0, blue +1), the heatmap's scale. */
-export const CORRELATION_COLOR = { type: "diverging", scheme: "RdBu", domain: [-1, 1], pivot: 0 };
+export const CORRELATION_COLOR: Plot.ScaleOptions = {
+  type: "diverging",
+  scheme: "RdBu",
+  domain: [-1, 1],
+  pivot: 0,
+};
 
 /** Colours of the correlation scale at −1, −0.5, 0, 0.5, 1 (for an HTML legend). */
 export function correlationStops(): string[] {
-  // deno-lint-ignore no-explicit-any
-  const s = Plot.scale({ color: CORRELATION_COLOR as any });
+  const s = Plot.scale({ color: CORRELATION_COLOR });
   return [-1, -0.5, 0, 0.5, 1].map((v) => String(s.apply(v)));
 }
 
 /** Width in px the longest label needs at 11px (a generous estimate: no text metrics here). */
 function labelWidth(labels: string[]): number {
-  return Math.max(0, ...labels.map((l) => l.length)) * 6.2 + 10;
+  return Math.max(0, ...labels.map((l) => l.length)) * 7 + 14;
 }
 
 /** Render a correlation heatmap to SVG markup (deterministic, like `renderChart`). */
@@ -340,7 +344,22 @@ export function renderHeatmap(spec: HeatmapSpec): string {
   const tick = (i: number) => spec.labels[i] ?? "";
   // deno-lint-ignore no-explicit-any
   const marks: any[] = [
-    Plot.cell(untested, { x: "x", y: "y", fill: "#eef0f3", inset: 0.5, title: "name" }),
+    // pairs not tested: an empty cell, crossed out (no colour of the scale means "no value")
+    Plot.cell(untested, {
+      x: "x",
+      y: "y",
+      fill: "white",
+      stroke: "#d5d9df",
+      inset: 1,
+      title: "name",
+    }),
+    Plot.text(untested, {
+      x: "x",
+      y: "y",
+      text: () => "×",
+      fill: "#a9b0ba",
+      fontSize: Math.max(9, Math.round(cell * 0.45)),
+    }),
     Plot.cell(tested, { x: "x", y: "y", fill: "r", inset: 0.5, title: "name" }),
   ];
   if (values) {

@@ -115,7 +115,9 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
   const wl = summary.workload ?? traces.map((t) => t.meta?.extra?.workload).find(Boolean) ?? {};
   const phases: Band[] = [];
   for (const p of asArray(wl?.phases)) {
-    const start = toMicros(p?.start), end = toMicros(p?.end ?? summary.run?.end);
+    // the recorder's block has start_us/end_us; the summary's has both
+    const start = toMicros(p?.start_us ?? p?.start);
+    const end = toMicros(p?.end_us ?? p?.end ?? summary.run?.end);
     if (Number.isFinite(start)) {
       phases.push({
         name: String(p?.name ?? "phase"),
@@ -126,7 +128,7 @@ export function buildContext(traces: Trace[], summary: Summary): ReportContext {
   }
   const marks: WorkloadMark[] = [];
   for (const m of asArray(wl?.marks)) {
-    const time = toMicros(m?.time);
+    const time = toMicros(m?.time_us ?? m?.time);
     if (Number.isFinite(time)) {
       marks.push({ time, text: String(m?.text ?? m?.mark ?? ""), n: marks.length + 1 });
     }

@@ -35,7 +35,8 @@ export async function renderReport(input: RenderInput): Promise<string> {
   let done = 0;
   const wlMetrics =
     new Set(ctx.series.filter((s) => s.source === "workload").map((s) => s.metric)).size;
-  let total = plannedSteps(ctx.hosts.length, ctx.multiNode, wlMetrics);
+  const heatmap = Array.isArray(summary.correlation?.keys) && summary.correlation.keys.length >= 2;
+  let total = plannedSteps(ctx.hosts.length, ctx.multiNode, wlMetrics) + (heatmap ? 1 : 0);
   const progress = {
     step(what: string) {
       done++;

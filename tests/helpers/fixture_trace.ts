@@ -99,15 +99,20 @@ const DEFAULT_GPU_METRICS = [
   "sm_clock_mhz",
 ];
 
+/** How busy the workload is at a fraction `f` of its time: idle, ramp up, busy, ramp down, idle. */
+function busyAt(f: number): number {
+  if (f > 0.1 && f < 0.9) return 1;
+  if (f >= 0.05 && f <= 0.1) return (f - 0.05) / 0.05;
+  if (f >= 0.9 && f <= 0.95) return (0.95 - f) / 0.05;
+  return 0;
+}
+
 /** GPU power profile: idle, ramp, busy with a ripple, a peak burst, cool-down. */
 function gpuPower(t: number, dur: number, g: number, load: number, from = 0): number {
   const base = 70 + 10 * g;
   if (t < from) return base * load;
   const f = (t - from) / (dur - from);
-  let busy = 0;
-  if (f > 0.1 && f < 0.9) busy = 1;
-  else if (f >= 0.05 && f <= 0.1) busy = (f - 0.05) / 0.05;
-  else if (f >= 0.9 && f <= 0.95) busy = (0.95 - f) / 0.05;
+  const busy = busyAt(f);
   const ripple = 25 * Math.sin((2 * Math.PI * t) / Math.max(4, dur / 12) + g);
   const burst = Math.abs(f - (0.5 + 0.04 * g)) < 0.01 ? 90 : 0;
   return (base + busy * (420 - 15 * g + ripple) + burst) * load;
@@ -132,6 +137,7 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
   ];
   const from = o.baselineS ?? 0;
   const idleGpu = o.recorderExtras && gpus > 1 ? gpus - 1 : -1;
+  let steps = 0;
   const wlEvery = o.workloadEveryS ?? Math.max(dt, 5);
   const t0 = Date.parse(start) * 1000;
   const devices: DeviceInfo[] = [];
@@ -311,7 +317,8 @@ export async function writeFixtureTrace(o: FixtureOptions): Promise<string> {
       wlMetrics.length && i > 0 && t > from &&
       Math.abs(t / wlEvery - Math.round(t / wlEvery)) < 1e-9
     ) {
-      const steps = Math.round((t - from) / wlEvery) * 10;
+      // steps go as fast as the GPUs are busy (their rate follows the power profile)
+      steps += Math.round(10 * busyAt((t - from) / (dur - from)) + 2 + 2 * Math.sin(t / 3));
       wlMetrics.forEach((m, k) => {
         const v = m === "loss"
           ? 2.5 * Math.exp(-3 * f) + 0.3 + 0.05 * Math.sin(t)

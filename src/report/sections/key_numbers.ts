@@ -28,25 +28,88 @@ function card(label: string, value: string, detail: string, cls = ""): string {
   return fill(TEMPLATES.card, { label, value, detail, cls });
 }
 
-/** Energy per unit of work, from `workload.per_unit` of whatever shape. */
+/** Units of work in the order they say most (a token is finer than a step). */
+export const UNITS = [
+  { key: "tokens", one: "token" },
+  { key: "samples", one: "sample" },
+  { key: "requests", one: "request" },
+  { key: "steps", one: "step" },
+] as const;
+
+/** Energy per unit in a unit that suits it: J, mJ, µJ (kJ above 10 kJ). */
+export function perUnitJ(j: number): string {
+  const a = Math.abs(j);
+  if (a === 0 || a >= 1) return joules(j);
+  if (a >= 1e-3) return `${trimZeros(sig(j * 1e3))}\u00a0mJ`;
+  return `${trimZeros(sig(j * 1e6))}\u00a0µJ`;
+}
+
+/** Energy per unit of work and throughput per watt, from `workload.per_unit`. */
 function perUnitCards(perUnit: unknown): string[] {
   const out: string[] = [];
   if (!isObj(perUnit)) return out;
+  const present = UNITS.filter((u) => isNum(perUnit[`energy_per_${u.one}_j`]));
+  if (!present.length) return legacyPerUnitCards(perUnit);
+  const methods = isObj(perUnit.methods) ? perUnit.methods : {};
+  const card1 = (u: (typeof UNITS)[number]) => {
+    const e = perUnit[`energy_per_${u.one}_j`] as number;
+    const net = perUnit[`net_energy_per_${u.one}_j`];
+    const count = perUnit[u.key];
+    return card(
+      `Energy per ${u.one}`,
+      esc(perUnitJ(e)),
+      [
+        isNum(net) ? `net ${esc(perUnitJ(net))} above idle` : "",
+        isNum(count)
+          ? `${esc(trimZeros(sig(count, 4)))} ${u.key}${
+            typeof methods[u.key] === "string"
+              ? ` <span class="muted">(${esc(methods[u.key])})</span>`
+              : ""
+          }`
+          : "",
+      ].filter(Boolean).join(" · "),
+      "c-work",
+    );
+  };
+  const main = present[0];
+  out.push(card1(main));
+  const perW = perUnit[`${main.key}_per_s_per_w`];
+  if (isNum(perW)) {
+    const rate = perUnit[`${main.key}_per_s`];
+    const avgW = isNum(perUnit.energy_j) && isNum(perUnit.duration_s) && perUnit.duration_s > 0
+      ? perUnit.energy_j / perUnit.duration_s
+      : undefined;
+    out.push(card(
+      "Throughput per watt",
+      `${esc(trimZeros(sig(perW)))}<small> ${esc(main.key)}/J</small>`,
+      `${esc(main.key)}/s per W${
+        isNum(rate)
+          ? `: ${esc(trimZeros(sig(rate)))} ${esc(main.key)}/s${
+            avgW !== undefined ? ` at ${esc(watts(avgW))}` : ""
+          }`
+          : ""
+      }`,
+      "c-work",
+    ));
+  }
+  return out;
+}
+
+/** Energy per unit of work from a `per_unit` of another shape (older or foreign summaries). */
+function legacyPerUnitCards(perUnit: Record<string, unknown>): string[] {
+  const out: string[] = [];
   for (const [k, v] of Object.entries(perUnit)) {
     if (out.length >= 3) break;
     let val: number | undefined, unit = "";
     let detail = "";
     if (isNum(v)) {
-      val = v;
       const m = /_(j|wh|kwh|g|mj|kj)$/i.exec(k);
-      unit = m
-        ? ({ j: "J", wh: "Wh", kwh: "kWh", g: "g CO₂e", mj: "MJ", kj: "kJ" } as Record<
-          string,
-          string
-        >)[
-          m[1].toLowerCase()
-        ]
-        : "";
+      if (!m) continue;
+      val = v;
+      unit = ({ j: "J", wh: "Wh", kwh: "kWh", g: "g CO₂e", mj: "MJ", kj: "kJ" } as Record<
+        string,
+        string
+      >)[m[1].toLowerCase()];
     } else if (isObj(v)) {
       const num = [v.value, v.energy_j, v.j, v.per_unit].find(isNum);
       if (num === undefined) continue;
@@ -66,6 +129,23 @@ function perUnitCards(perUnit: unknown): string[] {
     );
   }
   return out;
+}
+
+/** Gross and net energy of the command when an idle baseline was taken. */
+function baselineCard(b: unknown): string {
+  if (!isObj(b) || !isNum(b.net_energy_j) || !isNum(b.gross_energy_j)) return "";
+  const idleW = isNum(b.idle_power_w) ? b.idle_power_w : undefined;
+  const cmdS = isObj(b.command) && isNum(b.command.duration_s) ? b.command.duration_s : undefined;
+  return card(
+    "Energy above idle",
+    esc(kwh(b.net_energy_j)),
+    `gross ${esc(joules(b.gross_energy_j))} − idle ${esc(joules(b.idle_energy_j))}${
+      idleW !== undefined && cmdS !== undefined
+        ? ` <span class="nowrap">(${esc(watts(idleW))} × ${esc(duration(cmdS))})</span>`
+        : ""
+    }`,
+    "c-net",
+  );
 }
 
 export const keyNumbersSection: Section = {
@@ -96,6 +176,8 @@ export const keyNumbersSection: Section = {
         }`
         : "no energy source could be read",
     ));
+    const bl = baselineCard(s.workload?.baseline);
+    if (bl) cards.push(bl);
     cards.push(card(
       "Average power",
       esc(watts(s.power_w?.avg)),

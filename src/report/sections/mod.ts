@@ -12,7 +12,10 @@ import { devicesSection } from "./devices.ts";
 import { carbonSection } from "./carbon.ts";
 import { workloadSection } from "./workload.ts";
 import { hardwareSection } from "./hardware.ts";
-import { correlationsSection, findingsSection, qualitySection } from "./analysis.ts";
+import { findingsSection } from "./analysis.ts";
+import { correlationsSection } from "./correlations.ts";
+import { qualitySection } from "./quality.ts";
+import { attributionSection } from "./attribution.ts";
 import { sensorsSection } from "./sensors.ts";
 
 export type { Progress, Section } from "./common.ts";
@@ -24,6 +27,7 @@ export const SECTIONS: Section[] = [
   nodesSection,
   powerSection,
   devicesSection,
+  attributionSection,
   carbonSection,
   workloadSection,
   hardwareSection,
