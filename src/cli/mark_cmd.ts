@@ -7,7 +7,7 @@
 import { Command } from "commander";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { UsageError } from "./errors.ts";
-import { ExitCode } from "./program.ts";
+import { ExitCode } from "./errors.ts";
 import { sanitizeMetricName } from "../workload/names.ts";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];

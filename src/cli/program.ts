@@ -5,7 +5,9 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
-import { UsageError } from "./errors.ts";
+import { ExitCode, UsageError } from "./errors.ts";
+
+export { ExitCode };
 import { runCommand } from "./run_cmd.ts";
 import { recordCommand } from "./record_cmd.ts";
 import { sensorsCommand } from "./sensors_cmd.ts";
@@ -85,12 +87,5 @@ export async function main(args: string[]): Promise<number> {
     console.error(`aimeter: ${(e as Error)?.message ?? e}`);
     if (Deno.env.get("AIMETER_DEBUG")) console.error((e as Error)?.stack);
     return 1;
-  }
-}
-
-/** Thrown by a command action to end with a given exit code (e.g. the wrapped command's). */
-export class ExitCode extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
   }
 }

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { addRecordingOptions, sessionConfig } from "./recording_options.ts";
 import { runSession } from "../recorder/session.ts";
-import { ExitCode } from "./program.ts";
+import { ExitCode } from "./errors.ts";
 import { cachedPids, cgroupPids } from "../slurm/procs.ts";
 
 export function recordCommand(): Command {

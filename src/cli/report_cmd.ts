@@ -1,10 +1,7 @@
 /** `aimeter report TRACE_OR_RUN_DIR... [-o FILE]`: summary.json and report.html from traces alone. */
 import { Command } from "commander";
-import { loadTraces, summarize } from "../pipeline.ts";
-import { writeReport } from "../report/write.ts";
 import { UsageError } from "./errors.ts";
 import { expandTracePaths } from "../trace/discover.ts";
-import { TraceFormatError } from "../trace/reader.ts";
 import { formatRunSummary } from "../recorder/print_summary.ts";
 import { addCarbonOptions, carbonAnalysisOptions } from "./recording_options.ts";
 
@@ -24,6 +21,10 @@ export function reportCommand(): Command {
   addCarbonOptions(cmd);
   return cmd.action(async (paths: string[], o) => {
     const analysis = carbonAnalysisOptions(o, false);
+    // the reader, analysis and report stacks load only when a report is made
+    const { loadTraces, summarize } = await import("../pipeline.ts");
+    const { writeReport } = await import("../report/write.ts");
+    const { TraceFormatError } = await import("../trace/reader.ts");
     const files = expandTracePaths(paths);
     if (!files.length) throw new UsageError(`report: no trace found in ${paths.join(" ")}`);
     let traces;

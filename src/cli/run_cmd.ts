@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { addRecordingOptions, sessionConfig } from "./recording_options.ts";
 import { runSession } from "../recorder/session.ts";
 import { UsageError } from "./errors.ts";
-import { ExitCode } from "./program.ts";
+import { ExitCode } from "./errors.ts";
 import { workloadAttachments } from "../workload/attach.ts";
 
 export function runCommand(): Command {

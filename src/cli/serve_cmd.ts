@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { addRecordingOptions, sessionConfig } from "./recording_options.ts";
 import { parseDuration } from "./parse.ts";
-import { ExitCode } from "./program.ts";
+import { ExitCode } from "./errors.ts";
 import { DEFAULT_LISTEN, parseListen } from "../serve/http.ts";
 import { runServe } from "../serve/serve.ts";
 

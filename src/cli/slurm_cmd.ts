@@ -4,7 +4,7 @@
  * mailed to the user), see the README (SLURM section).
  */
 import { Command, Option } from "commander";
-import { ExitCode } from "./program.ts";
+import { ExitCode } from "./errors.ts";
 import { UsageError } from "./errors.ts";
 import { parseDuration } from "./parse.ts";
 import { loadSettings, type SlurmSettings } from "../slurm/config.ts";
@@ -12,7 +12,6 @@ import { jobFromEnv, type JobInfo, safeName } from "../slurm/job.ts";
 import { epilog, prolog, renderAndMail } from "../slurm/hooks.ts";
 import { errorText, HookLog } from "../slurm/log.ts";
 import { PLAN_ENV, type RecorderPlan, runRecorder } from "../slurm/recorder.ts";
-import { nodeTraces } from "../slurm/job_report.ts";
 import { expandHostlist } from "../slurm/hostlist.ts";
 import { formatRunSummary } from "../recorder/print_summary.ts";
 
@@ -160,6 +159,7 @@ function reportCommand(): Command {
       if (o.wait !== undefined) {
         const until = Date.now() + parseDuration(String(o.wait), "--wait") * 1000;
         while (Date.now() < until) {
+          const { nodeTraces } = await import("../slurm/job_report.ts");
           const have = nodeTraces(jobDir).map((p) => p.split("/").pop()!);
           if (nodes.length ? nodes.every((n) => have.includes(n)) : have.length > 0) break;
           await new Promise((r) => setTimeout(r, 500));

@@ -13,11 +13,8 @@ import { cpuModel, defaultRunDir, hostName, slurmEnv } from "./host_info.ts";
 import { CommandNotFound, startChild } from "./child.ts";
 import type { Attachment, SessionContext } from "./attachment.ts";
 import { StatusLine } from "./status_line.ts";
-import { type AnalysisOptions, summarize } from "../pipeline.ts";
-import { readTrace } from "../trace/reader.ts";
 import type { Summary } from "../analysis/summary.ts";
-import { printRunSummary } from "./print_summary.ts";
-import { writeReport } from "../report/write.ts";
+import type { AnalysisOptions } from "../analysis/stages.ts";
 import { sensorExtras } from "./sensor_extras.ts";
 
 export interface SessionConfig {
@@ -185,7 +182,11 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   await finalize(exitCode);
 
   let summary: Summary | undefined;
+  // The analysis and report stack (Plot, linkedom, the Parquet reader) is loaded
+  // only now, after recording: the recorder itself stays small while it runs.
+  const { finishRun } = await import("./finish.ts");
   try {
+    const { readTrace, summarize, writeReport } = finishRun;
     const trace = await readTrace(dir);
     summary = await summarize([trace], cfg.analysis);
     Deno.writeTextFileSync(`${dir}/summary.json`, JSON.stringify(summary, null, 2) + "\n");
@@ -193,7 +194,7 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   } catch (e) {
     say(false, `the trace is safe in ${dir}/, but the summary failed: ${(e as Error).message}`);
   }
-  if (summary && !cfg.quiet) printRunSummary(summary, dir, cfg.report);
+  if (summary && !cfg.quiet) finishRun.printRunSummary(summary, dir, cfg.report);
   return { exitCode, dir, summary };
 }
 

@@ -15,10 +15,6 @@ import type { TraceMeta } from "../trace/schema.ts";
 import { VERSION } from "../version.ts";
 import { cpuModel, hostName, slurmEnv } from "../recorder/host_info.ts";
 import { describeNote, type SessionConfig } from "../recorder/session.ts";
-import { summarize } from "../pipeline.ts";
-import { readTrace } from "../trace/reader.ts";
-import { writeReport } from "../report/write.ts";
-import { printRunSummary } from "../recorder/print_summary.ts";
 import type { SensorNote } from "../sensors/types.ts";
 import { Exporter } from "./exporter.ts";
 import { isLoopback, type ListenAddress, startHttp, urlOf } from "./http.ts";
@@ -180,6 +176,8 @@ function dedupeNotes(notes: SensorNote[]): SensorNote[] {
 
 async function writeSummary(s: SessionConfig, dir: string): Promise<void> {
   try {
+    const { readTrace, summarize, writeReport, printRunSummary } =
+      (await import("../recorder/finish.ts")).finishRun;
     const trace = await readTrace(dir);
     const summary = await summarize([trace], s.analysis);
     Deno.writeTextFileSync(`${dir}/summary.json`, JSON.stringify(summary, null, 2) + "\n");

@@ -20,9 +20,6 @@ import { type JobInfo, passwdIds } from "./job.ts";
 import { errorText, HookLog } from "./log.ts";
 import { jobCgroupPath, jobGpuSelection } from "./procs.ts";
 import { PLAN_ENV, type RecorderPlan } from "./recorder.ts";
-import { renderJobReport } from "./job_report.ts";
-import { recipient, sendMail } from "../mail/send.ts";
-import { reportMail } from "../mail/report_mail.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -305,6 +302,10 @@ export async function renderAndMail(
 ): Promise<{ reportPath: string; mailedTo?: string; missing: string[] } | undefined> {
   const jobDir = jobDirOf(s, job);
   const t0 = performance.now();
+  // the report and mail stacks load only here, never in the prolog
+  const { renderJobReport } = await import("./job_report.ts");
+  const { recipient, sendMail } = await import("../mail/send.ts");
+  const { reportMail } = await import("../mail/report_mail.ts");
   let rep;
   try {
     rep = await renderJobReport(jobDir, {
