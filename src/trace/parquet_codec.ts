@@ -45,6 +45,28 @@ export function batchColumns(batch: RowBatch, series: SeriesId[], host: string):
   return { time, host: hostCol, source, device, metric, value };
 }
 
+/** Columns of rows read back from a segment (for merging segments into the final file). */
+export function chunkColumns(c: {
+  time: ArrayLike<number>;
+  host: ArrayLike<string>;
+  source: ArrayLike<string>;
+  device: ArrayLike<string>;
+  metric: ArrayLike<string>;
+  value: ArrayLike<number>;
+}): ColumnsForParquet {
+  const n = c.time.length;
+  const time = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) time[i] = BigInt(Math.round(c.time[i]));
+  return {
+    time,
+    host: Array.from(c.host),
+    source: Array.from(c.source),
+    device: Array.from(c.device),
+    metric: Array.from(c.metric),
+    value: c.value instanceof Float64Array ? c.value : Float64Array.from(c.value),
+  };
+}
+
 // deno-lint-ignore no-explicit-any
 function columnData(c: ColumnsForParquet): any[] {
   return [

@@ -6,7 +6,6 @@
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead } from "hyparquet";
 import { zstdDecompressSync } from "node:zlib";
-import type { ColumnsForParquet } from "./parquet_codec.ts";
 import { parseCsvTrace, TraceFormatError } from "./csv_codec.ts";
 import { META_KEY, type TraceMeta } from "./schema.ts";
 
@@ -28,8 +27,17 @@ export function listSegments(partsDir: string): string[] {
   return names.filter((n) => /^seg-\d+\.parquet$/.test(n)).sort().map((n) => `${partsDir}/${n}`);
 }
 
-/** Row groups of one Parquet trace file as columns. */
-export async function* readParquetColumns(file: string): AsyncGenerator<ColumnsForParquet> {
+/** Concatenate the chunks hyparquet hands over for one column of one row group. */
+function joinChunks(parts: ArrayLike<unknown>[], n: number): ArrayLike<unknown> {
+  if (parts.length === 1 && parts[0].length === n) return parts[0];
+  const out = new Array(n);
+  let k = 0;
+  for (const p of parts) for (let i = 0; i < p.length && k < n; i++) out[k++] = p[i];
+  return out;
+}
+
+/** Row groups of one Parquet trace file as columns (times as unix µs numbers). */
+export async function* readParquetColumns(file: string): AsyncGenerator<RowChunk> {
   let buf;
   let metadata;
   try {
@@ -47,8 +55,7 @@ export async function* readParquetColumns(file: string): AsyncGenerator<ColumnsF
   let rowStart = 0;
   for (const rg of metadata.row_groups) {
     const n = Number(rg.num_rows);
-    // deno-lint-ignore no-explicit-any
-    const cols: Record<string, any[]> = {};
+    const parts: Record<string, ArrayLike<unknown>[]> = {};
     await parquetRead({
       file: buf,
       metadata,
@@ -59,25 +66,21 @@ export async function* readParquetColumns(file: string): AsyncGenerator<ColumnsF
       // deno-lint-ignore no-explicit-any
       parsers: PARSERS as any,
       onChunk: (chunk) => {
-        const arr = (cols[chunk.columnName] ??= []);
-        const data = chunk.columnData as ArrayLike<unknown>;
-        for (let i = 0; i < data.length; i++) arr.push(data[i]);
+        (parts[chunk.columnName] ??= []).push(chunk.columnData as ArrayLike<unknown>);
       },
     });
     rowStart += n;
-    const time = new BigInt64Array(n);
-    const value = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      time[i] = BigInt(cols.time[i]);
-      value[i] = Number(cols.value[i]);
-    }
+    const t = joinChunks(parts.time ?? [], n) as ArrayLike<bigint | number>;
+    const v = joinChunks(parts.value ?? [], n) as ArrayLike<number>;
+    const time = new Float64Array(n);
+    for (let i = 0; i < n; i++) time[i] = Number(t[i]);
     yield {
       time,
-      host: cols.host as string[],
-      source: cols.source as string[],
-      device: cols.device as string[],
-      metric: cols.metric as string[],
-      value,
+      host: joinChunks(parts.host ?? [], n) as string[],
+      source: joinChunks(parts.source ?? [], n) as string[],
+      device: joinChunks(parts.device ?? [], n) as string[],
+      metric: joinChunks(parts.metric ?? [], n) as string[],
+      value: v instanceof Float64Array ? v : Float64Array.from(v),
     };
   }
 }
@@ -163,11 +166,12 @@ export interface Trace {
 
 /** A chunk of rows in column form, as streamed by `scanTrace`. */
 export interface RowChunk {
-  time: ArrayLike<number | bigint>;
-  host: string[];
-  source: string[];
-  device: string[];
-  metric: string[];
+  /** unix µs */
+  time: ArrayLike<number>;
+  host: ArrayLike<string>;
+  source: ArrayLike<string>;
+  device: ArrayLike<string>;
+  metric: ArrayLike<string>;
   value: ArrayLike<number>;
 }
 
@@ -212,53 +216,89 @@ export async function readMeta(loc: TraceLocation): Promise<TraceMeta | undefine
   return undefined;
 }
 
+/** A growable column of doubles (no per-value boxing, no JS arrays of numbers). */
+class DoubleColumn {
+  data = new Float64Array(256);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  /** The values, trimmed (no copy when full). */
+  done(): Float64Array {
+    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
+  }
+}
+
 /** Read a whole trace into series (for reports and analysis of ordinary size). */
 export async function readTrace(path: string): Promise<Trace> {
   const location = locateTrace(path);
   const meta = await readMeta(location);
-  const acc = new Map<string, { s: Series; t: number[]; v: number[] }>();
+  const acc = new Map<string, { s: Series; t: DoubleColumn; v: DoubleColumn }>();
   let rows = 0;
   for await (const c of scanTrace(location)) {
     const n = c.value.length;
     rows += n;
-    let lastKey = "";
-    let cur: { s: Series; t: number[]; v: number[] } | undefined;
+    // rows come grouped by series: look the series up only when it changes
+    let h = "", so = "", d = "", m = "";
+    let cur: { s: Series; t: DoubleColumn; v: DoubleColumn } | undefined;
+    const { time, value } = c;
     for (let i = 0; i < n; i++) {
-      const k = `${c.host[i]}\u0000${c.source[i]}\u0000${c.device[i]}\u0000${c.metric[i]}`;
-      if (k !== lastKey) {
-        lastKey = k;
+      if (
+        cur === undefined || c.metric[i] !== m || c.device[i] !== d || c.source[i] !== so ||
+        c.host[i] !== h
+      ) {
+        h = c.host[i];
+        so = c.source[i];
+        d = c.device[i];
+        m = c.metric[i];
+        const k = `${h}\u0000${so}\u0000${d}\u0000${m}`;
         cur = acc.get(k);
         if (!cur) {
           const s: Series = {
-            host: c.host[i],
-            source: c.source[i],
-            device: c.device[i],
-            metric: c.metric[i],
-            key: `${c.source[i]}/${c.device[i]}/${c.metric[i]}`,
+            host: h,
+            source: so,
+            device: d,
+            metric: m,
+            key: `${so}/${d}/${m}`,
             times: new Float64Array(0),
             values: new Float64Array(0),
           };
-          acc.set(k, cur = { s, t: [], v: [] });
+          acc.set(k, cur = { s, t: new DoubleColumn(), v: new DoubleColumn() });
         }
       }
-      cur!.t.push(Number(c.time[i]));
-      cur!.v.push(c.value[i]);
+      cur.t.push(time[i]);
+      cur.v.push(value[i]);
     }
   }
   const series: Series[] = [];
   for (const { s, t, v } of acc.values()) {
-    const order = t.map((_, i) => i);
+    const times = t.done(), values = v.done();
     let sorted = true;
-    for (let i = 1; i < t.length; i++) if (t[i] < t[i - 1]) sorted = false;
-    if (!sorted) order.sort((a, b) => t[a] - t[b]);
-    s.times = Float64Array.from(order, (i) => t[i]);
-    s.values = Float64Array.from(order, (i) => v[i]);
+    for (let i = 1; i < times.length; i++) {
+      if (times[i] < times[i - 1]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) {
+      s.times = times;
+      s.values = values;
+    } else {
+      const order = Array.from({ length: times.length }, (_, i) => i);
+      order.sort((a, b) => times[a] - times[b] || a - b);
+      s.times = Float64Array.from(order, (i) => times[i]);
+      s.values = Float64Array.from(order, (i) => values[i]);
+    }
     series.push(s);
   }
   series.sort((a, b) =>
     a.host.localeCompare(b.host) || a.source.localeCompare(b.source) ||
-    a.device.localeCompare(b.device, undefined, { numeric: true }) ||
-    a.metric.localeCompare(b.metric)
+    a.device.localeCompare(b.device, undefined, { numeric: true }) || a.metric.localeCompare(b.metric)
   );
   return { meta, series, rows, location };
 }

@@ -12,7 +12,13 @@
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { fileWriter } from "hyparquet-writer";
 import { RowBatch, SeriesTable } from "./batch.ts";
-import { batchColumns, encodeParquet, openParquet, writeRowGroup } from "./parquet_codec.ts";
+import {
+  batchColumns,
+  chunkColumns,
+  encodeParquet,
+  openParquet,
+  writeRowGroup,
+} from "./parquet_codec.ts";
 import { batchToCsv, CSV_HEADER } from "./csv_codec.ts";
 import { META_KEY, type TraceFormat, type TraceMeta } from "./schema.ts";
 import { listSegments, readParquetColumns } from "./reader.ts";
@@ -140,7 +146,7 @@ export async function mergeSegments(dir: string, meta: TraceMeta): Promise<void>
   const fw = fileWriter(tmp);
   const pw = openParquet(fw, { [META_KEY]: JSON.stringify(meta) });
   for (const seg of segments) {
-    for await (const cols of readParquetColumns(seg)) writeRowGroup(pw, cols);
+    for await (const c of readParquetColumns(seg)) writeRowGroup(pw, chunkColumns(c));
   }
   pw.finish();
   Deno.renameSync(tmp, out);
