@@ -118,3 +118,15 @@ Deno.test("DuckDB reads aimeter's Parquet trace: schema, rows, µs timestamps, m
   assert.ok(Math.abs(Number(power.sum) - want) < 1e-6);
   assert.ok(r.kv.some((k: { key: string }) => k.key === "aimeter.meta"));
 });
+
+Deno.test("a segment is written when it is full, before its time is up", async () => {
+  const dir = await tempDir();
+  const w = new TraceWriter({ dir, format: "parquet", meta: meta(), segmentRows: 100 });
+  const id = w.seriesId("nvml", "gpu0", "power_w");
+  for (let i = 0; i < 99; i++) w.append(1e15 + i, id, i);
+  assert.equal(w.maybeFlush(), false);
+  w.append(1e15 + 99, id, 99);
+  assert.equal(w.maybeFlush(), true);
+  assert.equal(w.pending, 0);
+  assert.equal(locateTrace(dir).files.length, 1);
+});

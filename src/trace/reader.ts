@@ -298,7 +298,8 @@ export async function readTrace(path: string): Promise<Trace> {
   }
   series.sort((a, b) =>
     a.host.localeCompare(b.host) || a.source.localeCompare(b.source) ||
-    a.device.localeCompare(b.device, undefined, { numeric: true }) || a.metric.localeCompare(b.metric)
+    a.device.localeCompare(b.device, undefined, { numeric: true }) ||
+    a.metric.localeCompare(b.metric)
   );
   return { meta, series, rows, location };
 }

@@ -31,6 +31,12 @@ export interface TraceWriterOptions {
   meta: TraceMeta;
   /** Longest time rows wait in memory (default 5 s). */
   segmentSeconds?: number;
+  /**
+   * Most rows a segment holds (default 16,384): at fast intervals with many
+   * devices a segment is written before 5 s, so encoding it stays shorter than
+   * a tick and memory stays small.
+   */
+  segmentRows?: number;
 }
 
 export class TraceWriter {
@@ -44,6 +50,7 @@ export class TraceWriter {
   #segment = 0;
   #lastFlushMs = performance.now();
   #segmentMs: number;
+  #segmentRows: number;
   #csvFd: number | undefined;
   #finalized = false;
 
@@ -52,6 +59,7 @@ export class TraceWriter {
     this.format = opts.format;
     this.meta = opts.meta;
     this.#segmentMs = (opts.segmentSeconds ?? 5) * 1000;
+    this.#segmentRows = opts.segmentRows ?? 16_384;
     Deno.mkdirSync(this.dir, { recursive: true });
     this.writeMeta();
     if (this.format === "csv") {
@@ -80,9 +88,12 @@ export class TraceWriter {
     return this.#batch.length;
   }
 
-  /** Write a segment if the last one is older than the segment period. */
+  /** Write a segment if the last one is older than the segment period, or full. */
   maybeFlush(): boolean {
-    if (performance.now() - this.#lastFlushMs < this.#segmentMs) return false;
+    if (
+      this.#batch.length < this.#segmentRows &&
+      performance.now() - this.#lastFlushMs < this.#segmentMs
+    ) return false;
     this.flush();
     return true;
   }
