@@ -3,19 +3,18 @@
  * crash-safe trace writer, run the command (or wait for a signal / the
  * duration), then finalize the trace and write summary.json and report.html.
  */
-import { closeSensors, dedupeNotes, openSensors } from "../sensors/registry.ts";
+import { closeSensors, openSensors } from "../sensors/registry.ts";
 import type { SensorNote, SensorOptions } from "../sensors/types.ts";
 import { TraceWriter } from "../trace/writer.ts";
-import type { TraceFormat, TraceMeta } from "../trace/schema.ts";
+import type { TraceFormat } from "../trace/schema.ts";
 import { Sampler } from "../sampler/sampler.ts";
-import { VERSION } from "../version.ts";
-import { cpuModel, defaultRunDir, hostName, slurmEnv } from "./host_info.ts";
+import { defaultRunDir, hostName } from "./host_info.ts";
 import { CommandNotFound, startChild } from "./child.ts";
 import type { Attachment, SessionContext } from "./attachment.ts";
 import { StatusLine } from "./status_line.ts";
 import type { Summary } from "../analysis/summary.ts";
 import type { AnalysisOptions } from "../analysis/stages.ts";
-import { sensorExtras } from "./sensor_extras.ts";
+import { endMeta, startMeta } from "./trace_meta.ts";
 
 export interface SessionConfig {
   mode: "run" | "record";
@@ -70,30 +69,17 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   for (const n of notes) {
     if (n.status !== "found") say(cfg.quiet, describeNote(n));
   }
-  const devices = sensors.flatMap((s) => s.devices);
-  const gpuModels = devices.filter((d) => d.total === "gpu" && d.name).map((d) => d.name!);
-  const driverVersions: Record<string, string> = {};
-  for (const d of devices) {
-    for (const [k, v] of Object.entries(d.attributes ?? {})) {
-      if (/version/i.test(k)) driverVersions[`${d.source}.${k}`] = String(v);
-    }
-  }
-  const meta: TraceMeta = {
-    schema: "aimeter/trace@1",
-    aimeter_version: VERSION,
-    host,
-    command: cfg.command,
-    start: start.toISOString(),
-    interval_s: cfg.intervalS,
+  const meta = startMeta({
     mode: cfg.mode,
-    cpu_model: cpuModel(cfg.sensorOptions.procfsRoot),
-    gpu_models: gpuModels,
-    driver_versions: driverVersions,
-    slurm: slurmEnv(),
-    devices,
+    host,
+    start,
+    command: cfg.command,
+    intervalS: cfg.intervalS,
+    procfsRoot: cfg.sensorOptions.procfsRoot,
+    sensors,
     notes,
     extra: { options: cfg.analysis, ...(cfg.metaExtra ?? {}) },
-  };
+  });
   let writer: TraceWriter;
   try {
     writer = new TraceWriter({
@@ -132,19 +118,12 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
       }
     }
     status?.clear();
-    const allNotes = [...notes, ...sensors.flatMap((s) => s.notes)];
-    await writer.finalize({
-      end: new Date().toISOString(),
-      exit_code: code,
-      notes: dedupeNotes(allNotes),
-      extra: {
-        ...meta.extra,
+    await writer.finalize(
+      endMeta(meta, sensors, notes, sampler, code, {
         ...ctx.extra,
-        sampler: sampler.stats.toJSON(),
-        ...sensorExtras(sensors),
         ...(signalsSeen.length ? { signals: signalsSeen } : {}),
-      },
-    });
+      }),
+    );
     await closeSensors(sensors);
   };
 

@@ -13,9 +13,9 @@ import { NullSink, Sampler } from "../sampler/sampler.ts";
 import { TraceWriter } from "../trace/writer.ts";
 import type { TraceMeta } from "../trace/schema.ts";
 import { VERSION } from "../version.ts";
-import { cpuModel, hostName, slurmEnv } from "../recorder/host_info.ts";
+import { hostName } from "../recorder/host_info.ts";
+import { endMeta, startMeta } from "../recorder/trace_meta.ts";
 import { describeNote, type SessionConfig } from "../recorder/session.ts";
-import type { SensorNote } from "../sensors/types.ts";
 import { Exporter } from "./exporter.ts";
 import { isLoopback, type ListenAddress, startHttp, urlOf } from "./http.ts";
 import { checkTextfilePath, TextfileWriter } from "./textfile.ts";
@@ -66,19 +66,14 @@ export async function runServe(cfg: ServeConfig): Promise<number> {
   let writer: TraceWriter | undefined;
   let meta: TraceMeta | undefined;
   if (s.outDir) {
-    meta = {
-      schema: "aimeter/trace@1",
-      aimeter_version: VERSION,
-      host,
-      command: [],
-      start: start.toISOString(),
-      interval_s: s.intervalS,
+    meta = startMeta({
       mode: "serve",
-      cpu_model: cpuModel(s.sensorOptions.procfsRoot),
-      gpu_models: devices.filter((d) => d.total === "gpu" && d.name).map((d) => d.name!),
-      driver_versions: driverVersions(devices),
-      slurm: slurmEnv(),
-      devices,
+      host,
+      start,
+      command: [],
+      intervalS: s.intervalS,
+      procfsRoot: s.sensorOptions.procfsRoot,
+      sensors,
       notes,
       extra: {
         options: s.analysis,
@@ -87,12 +82,12 @@ export async function runServe(cfg: ServeConfig): Promise<number> {
           textfile: cfg.textfile ?? null,
         },
       },
-    };
+    });
     try {
       writer = new TraceWriter({ dir: s.outDir, format: s.format, meta });
     } catch (e) {
       await server?.shutdown();
-      closeSensors(sensors);
+      await closeSensors(sensors);
       throw new Error(`cannot write the run folder ${s.outDir}: ${(e as Error).message}`);
     }
   }
@@ -138,40 +133,13 @@ export async function runServe(cfg: ServeConfig): Promise<number> {
   sampler.stop();
   textfile?.remove();
   if (writer && meta) {
-    await writer.finalize({
-      end: new Date().toISOString(),
-      exit_code: 0,
-      notes: dedupeNotes([...notes, ...sensors.flatMap((x) => x.notes)]),
-      extra: {
-        ...meta.extra,
-        sampler: sampler.stats.toJSON(),
-        ...(signal ? { signals: [signal] } : {}),
-      },
-    });
+    await writer.finalize(
+      endMeta(meta, sensors, notes, sampler, 0, signal ? { signals: [signal] } : {}),
+    );
   }
-  closeSensors(sensors);
+  await closeSensors(sensors);
   if (writer && s.outDir) await writeSummary(s, s.outDir);
   return 0;
-}
-
-function driverVersions(devices: { source: string; attributes?: Record<string, unknown> }[]) {
-  const out: Record<string, string> = {};
-  for (const d of devices) {
-    for (const [k, v] of Object.entries(d.attributes ?? {})) {
-      if (/version/i.test(k)) out[`${d.source}.${k}`] = String(v);
-    }
-  }
-  return out;
-}
-
-function dedupeNotes(notes: SensorNote[]): SensorNote[] {
-  const seen = new Set<string>();
-  return notes.filter((n) => {
-    const k = `${n.source}|${n.device}|${n.status}|${n.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 async function writeSummary(s: SessionConfig, dir: string): Promise<void> {
