@@ -36,11 +36,28 @@ export function formatRunSummary(s: Summary, dir: string, report: boolean): stri
       } g CO2e (${s.carbon.region}, ${s.carbon.intensity_g_per_kwh} g/kWh)`,
     );
   }
-  lines.push(
-    `  files: ${dir}/ (trace.${dir ? "parquet|csv" : ""}, summary.json${
-      report ? ", report.html" : ""
-    })`,
-  );
+  const pu = s.workload?.per_unit ?? {};
+  const perUnit = (["token", "sample", "step", "request"] as const)
+    .filter((u) => typeof pu[`energy_per_${u}_j`] === "number" && e.total > 0)
+    .map((u) => `${formatEnergy(pu[`energy_per_${u}_j`])} per ${u}`);
+  if (perUnit.length) lines.push(`  ${perUnit.join(", ")}`);
+  if (Array.isArray(s.findings) && s.findings.length) {
+    lines.push(
+      `  findings: ${
+        s.findings.map((f: { title?: string }) => f.title).join("; ")
+      } (see the report)`,
+    );
+  }
+  const trace = ["trace.parquet", "trace.csv", "trace.parts"].find((f) => {
+    try {
+      Deno.statSync(`${dir}/${f}`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const files = [trace, "summary.json", report ? "report.html" : undefined].filter(Boolean);
+  lines.push(`  files: ${dir}/ (${files.join(", ")})`);
   return lines.join("\n");
 }
 
