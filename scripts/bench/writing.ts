@@ -10,18 +10,7 @@
 import { TraceWriter } from "../../src/trace/writer.ts";
 import type { TraceMeta } from "../../src/trace/schema.ts";
 import { type BenchContext, fmt, type PartResult, type Row } from "./common.ts";
-
-/** Deterministic PRNG (mulberry32): the same trace on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../src/analysis/prng.ts";
 
 const GPU_METRICS = [
   "energy_j",
@@ -83,7 +72,7 @@ export async function writeSteadyTrace(
   const zoneIds = ZONES.map((
     z,
   ) => [w.seriesId("rapl", z, "energy_j"), w.seriesId("rapl", z, "power_w")]);
-  const rand = rng(42);
+  const rand = mulberry32(42);
   const gpuMj = new Float64Array(8).fill(1e9);
   const zoneUj = ZONES.map((_, k) => 1e10 * (k + 1));
   const zoneFirst = ZONES.map((_, k) => 1e10 * (k + 1));

@@ -7,6 +7,7 @@
  * configurations no other beats on both.
  */
 import type { Summary } from "./summary.ts";
+import { mulberry32 } from "./prng.ts";
 
 export interface RunPoint {
   label: string;
@@ -53,18 +54,6 @@ export function runPoint(s: Summary, label: string, dir: string): RunPoint {
   };
 }
 
-/** mulberry32: a small seeded generator, so intervals are the same on every call. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const meanOf = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -81,7 +70,7 @@ function resampleMean(x: number[], r: () => number): number {
 
 /** Percentile bootstrap 95 % interval of the mean. */
 export function bootstrapMean(x: number[], B = 2000, seed = 1): [number, number] {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const m = new Float64Array(B);
   for (let b = 0; b < B; b++) m[b] = resampleMean(x, r);
   m.sort();
@@ -90,7 +79,7 @@ export function bootstrapMean(x: number[], B = 2000, seed = 1): [number, number]
 
 /** Percentile bootstrap 95 % interval of mean(y) − mean(x) (groups resampled independently). */
 export function bootstrapDiff(x: number[], y: number[], B = 2000, seed = 1): [number, number] {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const d = new Float64Array(B);
   for (let b = 0; b < B; b++) d[b] = resampleMean(y, r) - resampleMean(x, r);
   d.sort();

@@ -2,6 +2,14 @@
 import type { Summary } from "../analysis/summary.ts";
 import { formatDuration, formatEnergy } from "../cli/parse.ts";
 
+/** `12.3 kg`, `45.6 g`, `2.04 mg`: grams with a sensible unit. */
+export function formatGrams(g: number): string {
+  if (g >= 1000) return `${(g / 1000).toFixed(2)} kg`;
+  if (g >= 1) return `${g.toFixed(1)} g`;
+  if (g > 0) return `${(g * 1000).toPrecision(3)} mg`;
+  return "0 g";
+}
+
 export function formatRunSummary(s: Summary, dir: string, report: boolean): string {
   const e = s.energy_j;
   const lines: string[] = [];
@@ -32,8 +40,10 @@ export function formatRunSummary(s: Summary, dir: string, report: boolean): stri
   if (e.total > 0 && typeof s.carbon?.emissions_g === "number") {
     lines.push(
       `  emissions ${
-        Number(s.carbon.emissions_g).toFixed(1)
-      } g CO2e (${s.carbon.region}, ${s.carbon.intensity_g_per_kwh} g/kWh)`,
+        formatGrams(s.carbon.emissions_g)
+      } CO2e (${s.carbon.region}, ${s.carbon.intensity_g_per_kwh} g/kWh${
+        s.carbon.guess ? ", region guessed from the time zone" : ""
+      })`,
     );
   }
   const pu = s.workload?.per_unit ?? {};

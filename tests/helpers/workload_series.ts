@@ -1,17 +1,11 @@
 /** Plain Series and Trace objects for analysis tests (no files). */
 import type { Series, Trace } from "../../src/trace/reader.ts";
+import { mulberry32 } from "../../src/analysis/prng.ts";
 import type { TraceMeta } from "../../src/trace/schema.ts";
 
 /** A seeded PRNG (mulberry32) and a standard normal from it. */
 export function rng(seed: number): { u: () => number; normal: () => number } {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed);
   const normal = () => {
     const x = Math.max(u(), 1e-12), y = u();
     return Math.sqrt(-2 * Math.log(x)) * Math.cos(2 * Math.PI * y);
