@@ -248,6 +248,18 @@ Deno.test("fixed override beats the region, which stays as context", () => {
   assert.equal(c.intensity_source, "user value (--carbon-intensity)");
 });
 
+Deno.test("an energy series in column form integrates like the pair form", async () => {
+  const { integrateSeries } = await import("../src/carbon/emissions.ts");
+  const intensity = {
+    kind: "series" as const,
+    points: [{ timeUs: s(0), g_per_kwh: 100 }, { timeUs: s(1800), g_per_kwh: 300 }],
+  };
+  const pairs: [number, number][] = [[s(0), 50], [s(1200), 50 + KWH], [s(3600), 50 + 3 * KWH]];
+  const cols = { times: pairs.map((p) => p[0]), joules: pairs.map((p) => p[1]) };
+  assert.deepEqual(integrateSeries(cols, intensity), integrateSeries(pairs, intensity));
+  assert.equal(integrateSeries(cols, intensity).energyJ, 3 * KWH);
+});
+
 Deno.test("time series: integrated sample by sample (hand-computed)", () => {
   const csv = "time,g_per_kwh\n" +
     "2026-01-01T00:00:00Z,100\n" +
@@ -460,7 +472,8 @@ Deno.test("carbonDevicesFrom: summary devices + trace series → computeCarbon i
     }],
   );
   assert.equal(devs.length, 2);
-  assert.deepEqual(devs[0].series, [[s(0), 0], [s(1), 100], [s(2), 200]]);
+  // the trace's own columns, not copied into per-sample pairs
+  assert.deepEqual(devs[0].series, { times: [s(0), s(1), s(2)], joules: [0, 100, 200] });
   assert.equal(devs[1].counted, false);
   assert.equal(devs[1].series, undefined);
 });

@@ -81,3 +81,16 @@ Deno.test("peak power is the highest total at one instant, not the sum of device
   assert.equal(summary.power_w.peak, 400);
   assert.equal(summary.power_w.peak_method, "coincident");
 });
+
+Deno.test("the quality stage copes with series of millions of samples", async () => {
+  const { deviceQuality } = await import("../src/analysis/quality.ts");
+  const n = 1_000_000;
+  const q = deviceQuality([
+    series("nvml", "gpu0", "power_w", Array.from({ length: n }, () => 300), 0.1),
+    series("nvml", "gpu0", "power_limit_w", Array.from({ length: n }, () => 700), 0.1),
+    series("nvml", "gpu0", "energy_j", Array.from({ length: n }, (_, i) => i * 30), 0.1),
+  ], 0.1);
+  assert.equal(q.length, 1);
+  assert.deepEqual(q[0].problems, []);
+  assert.ok(Math.abs(q[0].counter_vs_integral!.rel_diff) < 1e-6);
+});

@@ -78,9 +78,9 @@ const GPU_SOURCES = new Set(["nvml", "amdgpu", "rocm_smi"]);
 function weights(times: ArrayLike<number>): Float64Array {
   const n = times.length;
   const w = new Float64Array(n);
-  const gaps: number[] = [];
-  for (let i = 1; i < n; i++) gaps.push(times[i] - times[i - 1]);
-  gaps.sort((a, b) => a - b);
+  const gaps = new Float64Array(Math.max(0, n - 1));
+  for (let i = 1; i < n; i++) gaps[i - 1] = times[i] - times[i - 1];
+  gaps.sort(); // typed-array sort: numeric, no boxed copies
   const med = gaps.length ? gaps[gaps.length >> 1] : 0;
   for (let i = 0; i < n; i++) w[i] = i + 1 < n ? times[i + 1] - times[i] : med;
   return w;
@@ -334,7 +334,7 @@ function throttling(c: Ctx, out: Finding[]): void {
     let clockText = "";
     if (clk) {
       const x = slice(clk, a, b);
-      const sorted = [...x.values].sort((p, q) => p - q);
+      const sorted = Float64Array.from(x.values).sort();
       if (sorted.length) {
         clockText = `, SM clock median ${sorted[sorted.length >> 1].toFixed(0)} MHz (max seen ${
           sorted[sorted.length - 1].toFixed(0)

@@ -94,7 +94,8 @@ export function deviceQuality(series: Series[], intervalS: number): DeviceQualit
       }
     }
     if (power && limit && limit.values.length) {
-      const lim = Math.max(...limit.values);
+      let lim = -Infinity;
+      for (const v of limit.values) if (v > lim) lim = v; // no spread: series can be millions long
       const over = power.values.filter((v) => v > lim * 1.5).length;
       if (lim > 0 && over > 0) {
         q.problems.push(`${over} power samples above 1.5 × the ${lim.toFixed(0)} W limit`);

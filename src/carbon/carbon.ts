@@ -12,6 +12,7 @@ import {
   gramsOf,
   integrateSeries,
   J_PER_KWH,
+  seriesLength,
   waterL,
   type Window,
 } from "./emissions.ts";
@@ -141,7 +142,7 @@ function iso(us: number): string {
 
 /** A device without samples: its energy spread evenly over the run. */
 function seriesOf(d: CarbonDeviceInput, run: Window): EnergySeries {
-  if (d.series && d.series.length > 0) return d.series;
+  if (d.series && seriesLength(d.series) > 0) return d.series;
   return [[run.startUs, 0], [run.endUs, d.energyJ ?? 0]];
 }
 
@@ -155,7 +156,7 @@ export function computeCarbon(input: CarbonInput): CarbonBlock {
   let energy = 0, weighted = 0;
   let spread = false;
   for (const d of input.devices) {
-    if (!d.series?.length) spread = true;
+    if (!d.series || seriesLength(d.series) === 0) spread = true;
     const { energyJ, weighted: w } = integrateSeries(seriesOf(d, run), intensity);
     const counted = d.counted ?? true;
     per_device.push({
@@ -207,8 +208,9 @@ export function computeCarbon(input: CarbonInput): CarbonBlock {
       rows: pts.length,
       first: iso(pts[0].timeUs),
       last: iso(pts[pts.length - 1].timeUs),
-      min_g_per_kwh: Math.min(...pts.map((p) => p.g_per_kwh)),
-      max_g_per_kwh: Math.max(...pts.map((p) => p.g_per_kwh)),
+      // reduce, not spread: a year of 5-minute data is more arguments than a call takes
+      min_g_per_kwh: pts.reduce((m, p) => Math.min(m, p.g_per_kwh), Infinity),
+      max_g_per_kwh: pts.reduce((m, p) => Math.max(m, p.g_per_kwh), -Infinity),
     };
     if (pts[0].timeUs > run.startUs) {
       notes.push(

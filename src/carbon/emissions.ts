@@ -23,7 +23,15 @@ export interface IntensityPoint {
 }
 
 /** Cumulative energy of one device: [(timeUs, joules since its first sample)]. */
-export type EnergySeries = readonly (readonly [number, number])[];
+export type EnergySeries =
+  | readonly (readonly [number, number])[]
+  /** Column form (no per-sample objects): times in µs, cumulative joules (any offset). */
+  | { readonly times: ArrayLike<number>; readonly joules: ArrayLike<number> };
+
+/** Number of samples of an energy series, in either form. */
+export function seriesLength(s: EnergySeries): number {
+  return "times" in s ? s.times.length : s.length;
+}
 
 /** Fixed intensity, or a series sorted by time. */
 export type Intensity =
@@ -90,9 +98,14 @@ export function integrateSeries(
   window?: Window,
 ): { energyJ: number; weighted: number } {
   let energyJ = 0, weighted = 0;
-  for (let k = 1; k < series.length; k++) {
-    const [t0, e0] = series[k - 1];
-    const [t1, e1] = series[k];
+  const cols = "times" in series ? series : undefined;
+  const rows = cols ? undefined : series as readonly (readonly [number, number])[];
+  const n = seriesLength(series);
+  for (let k = 1; k < n; k++) {
+    const t0 = cols ? cols.times[k - 1] : rows![k - 1][0];
+    const e0 = cols ? cols.joules[k - 1] : rows![k - 1][1];
+    const t1 = cols ? cols.times[k] : rows![k][0];
+    const e1 = cols ? cols.joules[k] : rows![k][1];
     const dE = e1 - e0;
     if (!(dE > 0)) continue; // flat or (never, by contract) decreasing
     let a = t0, b = t1;

@@ -44,17 +44,13 @@ export function carbonDevicesFrom(
   for (const d of devices) {
     if (d.energy_j === null) continue;
     const s = energy.get(`${d.host}\u0000${d.source}\u0000${d.device}`);
-    const pts: [number, number][] = [];
-    if (s) {
-      const base = s.values.length ? s.values[0] : 0;
-      for (let i = 0; i < s.times.length; i++) pts.push([s.times[i], s.values[i] - base]);
-    }
     out.push({
       source: d.source,
       device: multiHost ? `${d.host}:${d.device}` : d.device,
       name: d.name ?? null,
       energyJ: d.energy_j,
-      ...(pts.length >= 2 ? { series: pts } : {}),
+      // the trace's own columns, no copy: only differences of joules are used
+      ...(s && s.times.length >= 2 ? { series: { times: s.times, joules: s.values } } : {}),
       counted: d.total !== "none",
     });
   }

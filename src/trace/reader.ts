@@ -216,22 +216,51 @@ export async function readMeta(loc: TraceLocation): Promise<TraceMeta | undefine
   return undefined;
 }
 
-/** A growable column of doubles (no per-value boxing, no JS arrays of numbers). */
+const BLOCK = 65_536;
+
+/**
+ * A growable column of doubles kept in fixed blocks (no JS arrays of numbers,
+ * no doubling headroom): `done()` copies it once into an array of exact size.
+ */
 class DoubleColumn {
-  data = new Float64Array(256);
+  #blocks: Float64Array[] = [];
+  #cur = new Float64Array(256);
+  #n = 0; // values in #cur
   length = 0;
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
+    if (this.#n === this.#cur.length) {
+      if (this.#cur.length < BLOCK) {
+        const d = new Float64Array(this.#cur.length * 4);
+        d.set(this.#cur);
+        this.#cur = d;
+      } else {
+        this.#blocks.push(this.#cur);
+        this.#cur = new Float64Array(BLOCK);
+        this.#n = 0;
+      }
     }
-    this.data[this.length++] = v;
+    this.#cur[this.#n++] = v;
+    this.length++;
   }
-  /** The values, trimmed (no copy when full). */
+  /** The values in one array of exact length; the column is empty afterwards. */
   done(): Float64Array {
-    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
+    const out = new Float64Array(this.length);
+    let k = 0;
+    for (const b of this.#blocks) {
+      out.set(b, k);
+      k += b.length;
+    }
+    out.set(this.#cur.subarray(0, this.#n), k);
+    this.#blocks = [];
+    this.#cur = new Float64Array(0);
+    return out;
   }
+}
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Read a whole trace into series (for reports and analysis of ordinary size). */
@@ -276,8 +305,20 @@ export async function readTrace(path: string): Promise<Trace> {
     }
   }
   const series: Series[] = [];
+  // The series of one device are sampled in the same ticks: they share one
+  // times array (half the memory of a long trace).
+  const sharedTimes = new Map<string, Float64Array[]>();
   for (const { s, t, v } of acc.values()) {
-    const times = t.done(), values = v.done();
+    let times = t.done();
+    const values = v.done();
+    const group = `${s.host}\u0000${s.source}\u0000${s.device}`;
+    const candidates = sharedTimes.get(group) ?? [];
+    const same = candidates.find((c) => sameValues(c, times));
+    if (same) times = same;
+    else {
+      candidates.push(times);
+      sharedTimes.set(group, candidates);
+    }
     let sorted = true;
     for (let i = 1; i < times.length; i++) {
       if (times[i] < times[i - 1]) {
