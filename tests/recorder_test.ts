@@ -157,3 +157,20 @@ Deno.test("record --duration stops by itself; CSV traces work the same", async (
   const util = tr.series.find((s) => s.key === "proc/cpu/util_pct")!;
   assert.ok(util.values.length >= 8 && util.values.length <= 16, `${util.values.length} samples`);
 });
+
+Deno.test("a run folder holding a run is refused (exit 2) unless --overwrite", async () => {
+  const dir = await tempDir();
+  const args = ["record", ...BASE, "--quiet", "--duration", "0.3s", "--out", `${dir}/r`];
+  assert.equal((await aimeter(args)).code, 0);
+  // a stale segment of a crashed run must not end up in the next trace
+  Deno.mkdirSync(`${dir}/r/trace.parts`);
+  Deno.copyFileSync(`${dir}/r/trace.parquet`, `${dir}/r/trace.parts/seg-000099.parquet`);
+  const refused = await aimeter(args);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /already holds a run .*--overwrite/);
+  const again = await aimeter([...args, "--overwrite"]);
+  assert.equal(again.code, 0, again.stderr);
+  const tr = await readTrace(`${dir}/r`);
+  const util = tr.series.find((s) => s.key === "proc/cpu/util_pct")!;
+  assert.ok(util.values.length < 15, `${util.values.length} samples: only the new run`);
+});

@@ -5,6 +5,7 @@ import type { SessionConfig } from "../recorder/session.ts";
 import type { TraceFormat } from "../trace/schema.ts";
 import { resolveGpuSelection } from "../sensors/nvml.ts";
 import { UsageError } from "./errors.ts";
+import { prepareRunDir } from "../recorder/run_dir.ts";
 import { parseIntensity, parsePrice, parsePue, parseWue } from "./carbon_cmd.ts";
 import { loadCarbonSettings, resolveIntensity } from "../carbon/mod.ts";
 import type { CarbonOptions } from "../analysis/carbon_stage.ts";
@@ -18,6 +19,7 @@ export function addRecordingOptions(cmd: Command): Command {
       new Option("--format <fmt>", "trace format").choices(["parquet", "csv"]).default("parquet"),
     )
     .option("--no-report", "do not write report.html")
+    .option("--overwrite", "replace the run already in --out (default: refuse)")
     .option("-q, --quiet", "print nothing of aimeter's own (errors only)")
     .option("--sysfs-root <dir>", "where sysfs is mounted (containers, tests)", "/sys")
     .option("--procfs-root <dir>", "where procfs is mounted", "/proc")
@@ -91,6 +93,7 @@ export function sessionConfig(
   o: RawOptions,
 ): SessionConfig {
   const intervalS = parseInterval(String(o.interval));
+  if (o.out !== undefined && !o.overwrite) prepareRunDir(String(o.out), false); // refuse early, exit 2
   const format = parseChoice<TraceFormat>(String(o.format), "--format", ["parquet", "csv"]);
   let gpus: string[] | undefined;
   if (o.gpus !== undefined) {
@@ -104,6 +107,7 @@ export function sessionConfig(
     command,
     intervalS,
     outDir: o.out,
+    overwrite: !!o.overwrite,
     format,
     report: o.report !== false,
     quiet: !!o.quiet,

@@ -15,6 +15,7 @@ import { StatusLine } from "./status_line.ts";
 import type { Summary } from "../analysis/summary.ts";
 import type { AnalysisOptions } from "../analysis/stages.ts";
 import { endMeta, startMeta } from "./trace_meta.ts";
+import { prepareRunDir } from "./run_dir.ts";
 
 export interface SessionConfig {
   mode: "run" | "record";
@@ -26,6 +27,8 @@ export interface SessionConfig {
   report: boolean;
   quiet: boolean;
   sensorOptions: Omit<SensorOptions, "rootPid" | "intervalS">;
+  /** Replace a run already in `outDir` (else a run there is refused). */
+  overwrite?: boolean;
   /** `record`: stop after this many seconds. */
   durationS?: number;
   /** `record`: write aimeter's pid here. */
@@ -61,6 +64,7 @@ export async function runSession(cfg: SessionConfig): Promise<SessionResult> {
   const host = cfg.host ?? hostName();
   const start = new Date();
   const dir = cfg.outDir ?? defaultRunDir(host, start);
+  prepareRunDir(dir, !!cfg.overwrite);
   let childPid: number | undefined;
   const { sensors, notes } = openSensors(
     { ...cfg.sensorOptions, intervalS: cfg.intervalS, rootPid: () => childPid },

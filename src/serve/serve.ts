@@ -15,6 +15,7 @@ import type { TraceMeta } from "../trace/schema.ts";
 import { VERSION } from "../version.ts";
 import { hostName } from "../recorder/host_info.ts";
 import { endMeta, startMeta } from "../recorder/trace_meta.ts";
+import { prepareRunDir } from "../recorder/run_dir.ts";
 import { describeNote, type SessionConfig } from "../recorder/session.ts";
 import { Exporter } from "./exporter.ts";
 import { isLoopback, type ListenAddress, startHttp, urlOf } from "./http.ts";
@@ -84,6 +85,7 @@ export async function runServe(cfg: ServeConfig): Promise<number> {
       },
     });
     try {
+      prepareRunDir(s.outDir, !!s.overwrite);
       writer = new TraceWriter({ dir: s.outDir, format: s.format, meta });
     } catch (e) {
       await server?.shutdown();
