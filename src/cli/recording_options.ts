@@ -11,8 +11,7 @@ import { loadCarbonSettings, resolveIntensity } from "../carbon/mod.ts";
 import type { CarbonOptions } from "../analysis/carbon_stage.ts";
 
 export function addRecordingOptions(cmd: Command): Command {
-  addCarbonOptions(cmd);
-  return cmd
+  cmd
     .option("--interval <dur>", "sampling period (10ms, 0.5s, 2s, ...)", "100ms")
     .option("--out <dir>", "run folder (default: aimeter-<UTC time>-<host>)")
     .addOption(
@@ -32,6 +31,7 @@ export function addRecordingOptions(cmd: Command): Command {
     .option("--sources <list>", "only these sources (nvml,rapl,amdgpu,hwmon,estimate,proc)")
     .option("--region <code>", "grid region for carbon (ISO country, US grid region, cloud region)")
     .option("--pue <n>", "data-centre power usage effectiveness (>= 1, default 1.0)");
+  return addCarbonOptions(cmd);
 }
 
 /** Carbon, water and cost options (recording commands and `report`). */
