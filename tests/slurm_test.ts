@@ -121,8 +121,11 @@ Deno.test({
         }
       })();
       for (const n of ["n1", "n2"]) {
-        const st = Deno.statSync(`${jobDir}/${n}`);
-        assert.ok(st.isDirectory, `no trace folder for ${n}\n${log}`);
+        let st: Deno.FileInfo | undefined;
+        try {
+          st = Deno.statSync(`${jobDir}/${n}`);
+        } catch { /* reported below, with the hook log */ }
+        assert.ok(st?.isDirectory, `no trace folder for ${n}\n${log}`);
         const files = [...Deno.readDirSync(`${jobDir}/${n}`)].map((e) => e.name);
         assert.ok(
           files.some((f) => /^trace\.(parquet|csv)$/.test(f)),

@@ -130,3 +130,42 @@ Deno.test("a segment is written when it is full, before its time is up", async (
   assert.equal(w.pending, 0);
   assert.equal(locateTrace(dir).files.length, 1);
 });
+
+Deno.test("a trace too large to hold whole keeps bucket extremes and exact numbers", async () => {
+  const { buildSummary } = await import("../src/analysis/summary.ts");
+  const dir = await tempDir();
+  const w = new TraceWriter({ dir, format: "parquet", meta: meta(), segmentRows: 5000 });
+  const p0 = w.seriesId("amdgpu", "card0", "power_w"); // power only: energy by integral
+  const u0 = w.seriesId("amdgpu", "card0", "util_pct");
+  const e1 = w.seriesId("nvml", "gpu1", "energy_j");
+  const p1 = w.seriesId("nvml", "gpu1", "power_w");
+  const t0 = 1_764_115_200_000_000;
+  let e = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const t = t0 + k * 100_000;
+    const spike = k === 12_345 ? 900 : 0; // one short peak must survive
+    w.append(t, p0, 150 + 50 * Math.sin(k / 500) + spike);
+    w.append(t, u0, k % 100);
+    e += 30;
+    w.append(t, e1, e);
+    w.append(t, p1, 300);
+    w.maybeFlush();
+  }
+  await w.finalize();
+  const full = await readTrace(dir);
+  const small = await readTrace(dir, { reduceAboveRows: 10_000, buckets: 200 });
+  const ps = small.series.find((s) => s.key === "amdgpu/card0/power_w")!;
+  assert.equal(ps.reduced, true);
+  assert.ok(ps.times.length <= 800, `${ps.times.length} points kept`);
+  assert.ok(Math.max(...ps.values) >= 1000, "the spike is kept");
+  const a = buildSummary([full]), b = buildSummary([small]);
+  for (const d of a.devices) {
+    const r = b.devices.find((x) => x.device === d.device)!;
+    assert.ok(Math.abs(r.energy_j! - d.energy_j!) < 1e-6 * d.energy_j!, `${d.device} energy`);
+    assert.equal(r.peak_power_w, d.peak_power_w);
+    assert.equal(r.samples, d.samples);
+    assert.equal(r.duration_s, d.duration_s);
+  }
+  const util = small.series.find((s) => s.key === "amdgpu/card0/util_pct")!;
+  assert.equal(util.stats!.sum / util.stats!.n, 49.5);
+});

@@ -71,7 +71,11 @@ export function deviceEnergies(series: Series[], infos: DeviceInfo[] = []): Devi
     const any = (energy ?? power)!;
     const d = info.get(`${any.source}\u0000${any.device}`);
     const ref = power ?? energy!;
-    const duration_s = ref.times.length > 1
+    // a reduced series (a very long trace) keeps exact stats of every sample
+    const n = ref.stats?.n ?? ref.values.length;
+    const duration_s = ref.stats && ref.stats.n > 1
+      ? (ref.stats.t1 - ref.stats.t0) / 1e6
+      : ref.times.length > 1
       ? (ref.times[ref.times.length - 1] - ref.times[0]) / 1e6
       : 0;
     let energy_j: number | null = null;
@@ -80,14 +84,18 @@ export function deviceEnergies(series: Series[], infos: DeviceInfo[] = []): Devi
     if (energy && energy.values.length) {
       energy_j = energy.values[energy.values.length - 1] - energy.values[0];
       method = d?.energyMethod ?? "counter";
-    } else if (power && power.values.length > 1) {
-      energy_j = integrate(power.times, power.values);
+    } else if (power && (power.stats?.n ?? power.values.length) > 1) {
+      energy_j = power.reduced && power.stats
+        ? power.stats.integral
+        : integrate(power.times, power.values);
       method = "power-integral";
     } else {
       note = "too few samples to compute energy (run longer or sample faster)";
     }
-    let peak: number | null = null;
-    if (power) { for (const v of power.values) if (peak === null || v > peak) peak = v; }
+    let peak: number | null = power?.stats ? power.stats.max : null;
+    if (power && !power.stats) {
+      for (const v of power.values) if (peak === null || v > peak) peak = v;
+    }
     const eDur = energy && energy.times.length > 1
       ? (energy.times[energy.times.length - 1] - energy.times[0]) / 1e6
       : duration_s;
@@ -102,7 +110,7 @@ export function deviceEnergies(series: Series[], infos: DeviceInfo[] = []): Devi
       total: d?.total ?? defaultTotal(any.source, any.device),
       avg_power_w: energy_j !== null && eDur > 0 ? energy_j / eDur : null,
       peak_power_w: peak,
-      samples: ref.values.length,
+      samples: n,
       duration_s,
       ...(note ? { note } : {}),
     });

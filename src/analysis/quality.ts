@@ -65,7 +65,8 @@ export function deviceQuality(series: Series[], intervalS: number): DeviceQualit
           vs.push(power.values[i]);
         }
       }
-      const integral = integrate(ts, vs);
+      // a reduced series (very long trace) has the exact integral of all its samples
+      const integral = power.reduced && power.stats ? power.stats.integral : integrate(ts, vs);
       if (counter > 0) {
         q.counter_vs_integral = {
           counter_j: counter,
@@ -98,14 +99,20 @@ export function deviceQuality(series: Series[], intervalS: number): DeviceQualit
       for (const v of limit.values) if (v > lim) lim = v; // no spread: series can be millions long
       const over = power.values.filter((v) => v > lim * 1.5).length;
       if (lim > 0 && over > 0) {
-        q.problems.push(`${over} power samples above 1.5 × the ${lim.toFixed(0)} W limit`);
+        q.problems.push(
+          power.reduced
+            ? `power reached ${(power.stats?.max ?? NaN).toFixed(0)} W, above 1.5 × the ${
+              lim.toFixed(0)
+            } W limit`
+            : `${over} power samples above 1.5 × the ${lim.toFixed(0)} W limit`,
+        );
       }
     }
     if (power && power.values.some((v) => v < 0)) q.problems.push("negative power samples");
     const ref = power ?? energy!;
     if (intervalS > 0 && ref.times.length > 1) {
       const span = (ref.times[ref.times.length - 1] - ref.times[0]) / 1e6;
-      q.coverage = Math.min(1, ref.times.length / (span / intervalS + 1));
+      q.coverage = Math.min(1, (ref.stats?.n ?? ref.times.length) / (span / intervalS + 1));
     }
     out.push(q);
   }

@@ -177,7 +177,10 @@ export function buildSummary(traces: Trace[]): Summary {
       avg: duration_s > 0 && totals.total > 0 ? totals.total / duration_s : null,
       peak: powerPeaks.length ? hostPeaks.reduce((a, b) => a + b, 0) : null,
       peak_method: powerPeaks.length
-        ? (hostPeaks.length > 1 ? "sum of coincident per-node peaks" : "coincident")
+        ? (hostPeaks.length > 1 ? "sum of coincident per-node peaks" : "coincident") +
+          (traces.some((t) => t.series.some((x) => x.reduced))
+            ? " (a long trace: from each time bucket's extremes)"
+            : "")
         : null,
     },
     hosts,

@@ -155,6 +155,42 @@ export interface Series {
   key: string;
   times: Float64Array;
   values: Float64Array;
+  /** Exact statistics of every sample read (also when the points below were reduced). */
+  stats?: SeriesStats;
+  /**
+   * True when `times`/`values` keep only the first, lowest, highest and last
+   * sample of each time bucket (traces too large to hold whole); numbers must
+   * then come from `stats`.
+   */
+  reduced?: boolean;
+}
+
+/** Statistics of all samples of a series, gathered while streaming. */
+export interface SeriesStats {
+  n: number;
+  min: number;
+  max: number;
+  sum: number;
+  /** Trapezoid integral of the values over time, value × seconds. */
+  integral: number;
+  first: number;
+  last: number;
+  /** First and last sample times, unix µs. */
+  t0: number;
+  t1: number;
+}
+
+/** Options of `readTrace`. */
+export interface ReadOptions {
+  /**
+   * Above this many rows the trace is not held whole: each series keeps the
+   * first, lowest, highest and last sample of each of `buckets` time buckets
+   * (peaks and counter end points stay exact; sums and integrals come from
+   * `stats`). Default 10 M rows.
+   */
+  reduceAboveRows?: number;
+  /** Time buckets per series when reducing (default 16,384: at most 4 × that many points). */
+  buckets?: number;
 }
 
 export interface Trace {
@@ -263,18 +299,123 @@ function sameValues(a: Float64Array, b: Float64Array): boolean {
   return true;
 }
 
+/** Rows and time range of a Parquet trace from its metadata alone (no data read). */
+async function parquetExtent(
+  files: string[],
+): Promise<{ rows: number; t0: number; t1: number } | undefined> {
+  let rows = 0, t0 = Infinity, t1 = -Infinity;
+  for (const f of files) {
+    const md = await parquetMetadataAsync(await asyncBufferFromFile(f));
+    rows += Number(md.num_rows);
+    for (const rg of md.row_groups) {
+      const st = rg.columns.find((c) => c.meta_data?.path_in_schema?.[0] === "time")?.meta_data
+        ?.statistics;
+      const lo = st?.min_value as unknown, hi = st?.max_value as unknown;
+      const us = (x: unknown) =>
+        x instanceof Date ? x.getTime() * 1000 : typeof x === "bigint" ? Number(x) : NaN;
+      if (!Number.isFinite(us(lo)) || !Number.isFinite(us(hi))) return undefined;
+      t0 = Math.min(t0, us(lo));
+      t1 = Math.max(t1, us(hi) + 1000); // statistics may be rounded to ms
+    }
+  }
+  return Number.isFinite(t0) ? { rows, t0, t1 } : undefined;
+}
+
+/** One series while the trace streams by: exact stats, and all points or bucketed ones. */
+class SeriesAcc {
+  t = new DoubleColumn();
+  v = new DoubleColumn();
+  stats: SeriesStats = {
+    n: 0,
+    min: Infinity,
+    max: -Infinity,
+    sum: 0,
+    integral: 0,
+    first: NaN,
+    last: NaN,
+    t0: NaN,
+    t1: NaN,
+  };
+  // bucket state (reducing only): first, min, max, last of the current bucket
+  #b = -1;
+  #bt = new Float64Array(4);
+  #bv = new Float64Array(4);
+
+  constructor(readonly s: Series, readonly grid?: { t0: number; width: number }) {}
+
+  push(t: number, v: number): void {
+    const st = this.stats;
+    if (st.n === 0) {
+      st.first = v;
+      st.t0 = t;
+    } else if (t > st.t1) st.integral += ((v + st.last) / 2) * ((t - st.t1) / 1e6);
+    st.n++;
+    st.sum += v;
+    if (v < st.min) st.min = v;
+    if (v > st.max) st.max = v;
+    st.last = v;
+    st.t1 = t;
+    if (!this.grid) {
+      this.t.push(t);
+      this.v.push(v);
+      return;
+    }
+    const b = Math.floor((t - this.grid.t0) / this.grid.width);
+    const bt = this.#bt, bv = this.#bv;
+    if (b !== this.#b) {
+      this.flush();
+      this.#b = b;
+      bt.fill(t);
+      bv.fill(v);
+      return;
+    }
+    if (v < bv[1]) {
+      bt[1] = t;
+      bv[1] = v;
+    }
+    if (v > bv[2]) {
+      bt[2] = t;
+      bv[2] = v;
+    }
+    bt[3] = t;
+    bv[3] = v;
+  }
+
+  /** Write the current bucket's points in time order, each once. */
+  flush(): void {
+    if (this.#b < 0) return;
+    const bt = this.#bt, bv = this.#bv;
+    const order = [0, 1, 2, 3].sort((x, y) => bt[x] - bt[y] || x - y);
+    let lastT = NaN;
+    for (const k of order) {
+      if (bt[k] === lastT) continue;
+      lastT = bt[k];
+      this.t.push(bt[k]);
+      this.v.push(bv[k]);
+    }
+    this.#b = -1;
+  }
+}
+
 /** Read a whole trace into series (for reports and analysis of ordinary size). */
-export async function readTrace(path: string): Promise<Trace> {
+export async function readTrace(path: string, opts: ReadOptions = {}): Promise<Trace> {
   const location = locateTrace(path);
   const meta = await readMeta(location);
-  const acc = new Map<string, { s: Series; t: DoubleColumn; v: DoubleColumn }>();
+  let grid: { t0: number; width: number } | undefined;
+  if (location.format === "parquet") {
+    const ext = await parquetExtent(location.files).catch(() => undefined);
+    if (ext && ext.rows > (opts.reduceAboveRows ?? 10_000_000) && ext.t1 > ext.t0) {
+      grid = { t0: ext.t0, width: (ext.t1 - ext.t0) / (opts.buckets ?? 16_384) };
+    }
+  }
+  const acc = new Map<string, SeriesAcc>();
   let rows = 0;
   for await (const c of scanTrace(location)) {
     const n = c.value.length;
     rows += n;
     // rows come grouped by series: look the series up only when it changes
     let h = "", so = "", d = "", m = "";
-    let cur: { s: Series; t: DoubleColumn; v: DoubleColumn } | undefined;
+    let cur: SeriesAcc | undefined;
     const { time, value } = c;
     for (let i = 0; i < n; i++) {
       if (
@@ -297,18 +438,21 @@ export async function readTrace(path: string): Promise<Trace> {
             times: new Float64Array(0),
             values: new Float64Array(0),
           };
-          acc.set(k, cur = { s, t: new DoubleColumn(), v: new DoubleColumn() });
+          acc.set(k, cur = new SeriesAcc(s, grid));
         }
       }
-      cur.t.push(time[i]);
-      cur.v.push(value[i]);
+      cur.push(time[i], value[i]);
     }
   }
   const series: Series[] = [];
   // The series of one device are sampled in the same ticks: they share one
   // times array (half the memory of a long trace).
   const sharedTimes = new Map<string, Float64Array[]>();
-  for (const { s, t, v } of acc.values()) {
+  for (const a of acc.values()) {
+    a.flush();
+    const { s, t, v } = a;
+    s.stats = a.stats;
+    if (grid) s.reduced = true;
     let times = t.done();
     const values = v.done();
     const group = `${s.host}\u0000${s.source}\u0000${s.device}`;

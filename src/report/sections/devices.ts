@@ -48,7 +48,7 @@ export const devicesSection: Section = {
         !inside && d.energy_j !== null && total > 0 ? esc(pct((d.energy_j / total) * 100, 1)) : "",
         esc(watts(d.avg_power_w)),
         esc(watts(peak)),
-        util ? esc(pct(mean(util.values), 0)) : "",
+        util ? esc(pct(util.stats?.n ? util.stats.sum / util.stats.n : mean(util.values), 0)) : "",
         temp ? esc(`${sig(max(temp.values) ?? NaN)}\u00a0°C`) : "",
       ];
       return cells;
