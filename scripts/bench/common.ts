@@ -107,16 +107,8 @@ export function exists(p: string): boolean {
   }
 }
 
-/** Start `deno run -A main.ts ARGS` (aimeter as a user runs it from source). */
-export function spawnAimeter(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
+/** Start `deno run -A main.ts ARGS` (aimeter as a user runs it from source): the tests' helper. */
+export { spawnAimeter } from "../../tests/helpers/cli.ts";
 
 /** Run a command to the end; throws with its stderr when it fails. */
 export async function runToEnd(
