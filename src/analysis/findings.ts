@@ -92,6 +92,16 @@ interface Slice {
   w: Float64Array;
 }
 
+/** The highest share of `total` (e.g. memory used / memory size) over a slice. */
+function peakShare(x: Slice, total: Series): number {
+  let peak = 0;
+  for (let i = 0; i < x.values.length; i++) {
+    const tot = valueNear(total, x.times[i]);
+    if (tot > 0) peak = Math.max(peak, x.values[i] / tot);
+  }
+  return peak;
+}
+
 function slice(s: Series, t0: number, t1: number): Slice {
   let a = 0, b = s.times.length;
   while (a < b && s.times[a] < t0) a++;
@@ -441,11 +451,7 @@ function memory(c: Ctx, out: Finding[]): void {
     );
     if (!total?.values.length) continue;
     const x = slice(used, c.t0, c.t1);
-    let peak = 0;
-    for (let i = 0; i < x.values.length; i++) {
-      const tot = valueNear(total, x.times[i]);
-      if (tot > 0) peak = Math.max(peak, x.values[i] / tot);
-    }
+    const peak = peakShare(x, total);
     if (peak >= THRESHOLDS.memoryFull) {
       const frac = wfraction(
         x,
@@ -478,11 +484,7 @@ function memory(c: Ctx, out: Finding[]): void {
   const total = c.get("proc", "mem", "total_bytes")[0];
   if (used && total) {
     const x = slice(used, c.t0, c.t1);
-    let peak = 0;
-    for (let i = 0; i < x.values.length; i++) {
-      const tot = valueNear(total, x.times[i]);
-      if (tot > 0) peak = Math.max(peak, x.values[i] / tot);
-    }
+    const peak = peakShare(x, total);
     if (peak >= THRESHOLDS.memoryFull) {
       out.push({
         id: "host_memory_full",

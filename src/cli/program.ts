@@ -6,8 +6,6 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { ExitCode, UsageError } from "./errors.ts";
-
-export { ExitCode };
 import { runCommand } from "./run_cmd.ts";
 import { recordCommand } from "./record_cmd.ts";
 import { sensorsCommand } from "./sensors_cmd.ts";
@@ -71,7 +69,7 @@ export async function main(args: string[]): Promise<number> {
   harden(program);
   try {
     await program.parseAsync(args, { from: "user" });
-    return (program as unknown as { aimeterExitCode?: number }).aimeterExitCode ?? 0;
+    return 0; // commands that end with another code throw ExitCode
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;

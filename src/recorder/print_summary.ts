@@ -1,6 +1,7 @@
 /** The short summary `run` and `record` print on stderr at the end. */
 import type { Summary } from "../analysis/summary.ts";
 import { formatDuration, formatEnergy } from "../cli/parse.ts";
+import { existingRunFiles } from "./run_dir.ts";
 
 /** `12.3 kg`, `45.6 g`, `2.04 mg`: grams with a sensible unit. */
 export function formatGrams(g: number): string {
@@ -58,14 +59,7 @@ export function formatRunSummary(s: Summary, dir: string, report: boolean): stri
       } (see the report)`,
     );
   }
-  const trace = ["trace.parquet", "trace.csv", "trace.parts"].find((f) => {
-    try {
-      Deno.statSync(`${dir}/${f}`);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const trace = existingRunFiles(dir).find((f) => /^trace\.(parquet|csv|parts)$/.test(f));
   const files = [trace, "summary.json", report ? "report.html" : undefined].filter(Boolean);
   lines.push(`  files: ${dir}/ (${files.join(", ")})`);
   return lines.join("\n");
