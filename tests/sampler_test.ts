@@ -93,3 +93,29 @@ Deno.test("a sensor that throws is noted and the others go on", async () => {
   assert.equal(bad.notes.length, 1, "noted once, then counted");
   assert.match(bad.notes[0].message, /read failed \d+ times: device fell off the bus/);
 });
+
+Deno.test("latest() keeps each channel's last good value through a failed read", () => {
+  let n = 0;
+  const sensor: Sensor = {
+    source: "probe",
+    channels: [{ source: "probe", device: "d", metric: "energy_j" }],
+    devices: [],
+    notes: [],
+    read(values) {
+      n++;
+      values[0] = n === 2 || n === 3 ? NaN : n * 10; // reads 2 and 3 fail (e.g. an empty read)
+    },
+    close() {},
+  };
+  const s = new Sampler([sensor], new NullSink(), 100);
+  assert.equal(s.latest().size, 0, "nothing read yet: nothing to show");
+  s.sampleOnce(1_000_000);
+  s.sampleOnce(1_100_000);
+  // the first look comes after a failed read: the value of read 1 is still there
+  let lv = s.latest().get("probe/d/energy_j");
+  assert.deepEqual([lv?.value, lv?.timeUs], [10, 1_000_000]);
+  s.sampleOnce(1_200_000);
+  s.sampleOnce(1_300_000);
+  lv = s.latest().get("probe/d/energy_j");
+  assert.deepEqual([lv?.value, lv?.timeUs], [40, 1_300_000]);
+});
