@@ -169,3 +169,43 @@ Deno.test("a trace too large to hold whole keeps bucket extremes and exact numbe
   const util = small.series.find((s) => s.key === "amdgpu/card0/util_pct")!;
   assert.equal(util.stats!.sum / util.stats!.n, 49.5);
 });
+
+Deno.test("segments are cheap to write (time PLAIN, time statistics only); the merged trace is compact with full statistics", async () => {
+  const { asyncBufferFromFile, parquetMetadataAsync } = await import("hyparquet");
+  const stats = async (file: string) => {
+    const md = await parquetMetadataAsync(await asyncBufferFromFile(file));
+    return Object.fromEntries(
+      md.row_groups[0].columns.map((c) => [
+        c.meta_data!.path_in_schema[0],
+        c.meta_data!.statistics?.min_value !== undefined,
+      ]),
+    );
+  };
+  const dir = await tempDir();
+  const w = new TraceWriter({ dir, format: "parquet", meta: meta() });
+  fill(w, 60);
+  const timeEncodings = async (file: string) => {
+    const md = await parquetMetadataAsync(await asyncBufferFromFile(file));
+    return md.row_groups[0].columns[0].meta_data!.encodings;
+  };
+  const [seg] = locateTrace(dir).files;
+  assert.ok((await timeEncodings(seg)).includes("PLAIN"));
+  assert.deepEqual(await stats(seg), {
+    time: true,
+    host: false,
+    source: false,
+    device: false,
+    metric: false,
+    value: false,
+  });
+  const path = await w.finalize();
+  assert.ok((await timeEncodings(path)).includes("DELTA_BINARY_PACKED"));
+  assert.deepEqual(await stats(path), {
+    time: true,
+    host: true,
+    source: true,
+    device: true,
+    metric: true,
+    value: true,
+  });
+});

@@ -80,11 +80,17 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** VmHWM and VmRSS of a process, in bytes. */
-export function memory(pid: number): { hwm: number; rss: number } {
+/**
+ * Resident memory of a process from /proc/<pid>/status: peak (VmHWM), now
+ * (VmRSS), and VmRSS split into anonymous pages (heaps, stacks: what the
+ * process itself allocated) and file pages (mostly the executable's own code
+ * and data mapped from disk: shared, and dropped by the kernel under pressure).
+ */
+export function memory(pid: number): { hwm: number; rss: number; anon: number; file: number } {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kb = (k: string) =>
     Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN) * 1024;
-  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
+  return { hwm: kb("VmHWM"), rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,9 +1,12 @@
 /**
  * Part 1, recorder cost: `aimeter record` with 8 NVML-double GPUs and a
  * powercap tree at 1 s, 100 ms and 10 ms. From outside: CPU % of one core
- * (utime + stime from /proc/<pid>/stat over a window after a warm-up) and
- * VmHWM / VmRSS; from the recorder itself: summary.json `quality.recorder`
- * (tick jitter p50/p99, skipped ticks, cpu_s, rss_bytes).
+ * (utime + stime from /proc/<pid>/stat), both over the start-up (from the pid
+ * file to the end of the warm-up: V8 is still compiling the Parquet encoder
+ * after each of the first segments) and over a window in steady state after
+ * it, which is what a run of hours costs; VmHWM / VmRSS, and VmRSS split into
+ * anonymous and file pages; from the recorder itself: summary.json
+ * `quality.recorder` (tick jitter p50/p99, skipped ticks, cpu_s, rss_bytes).
  */
 import {
   type BenchContext,
@@ -23,9 +26,16 @@ export interface RecordingMeasure {
   interval: string;
   window_s: number;
   cpu_s: number;
+  /** Steady state: CPU over the window after the warm-up. */
   cpu_pct_one_core: number;
+  /** Start-up: CPU from the pid file to the end of the warm-up. */
+  warmup_s: number;
+  startup_cpu_pct_one_core: number;
   vm_hwm_bytes: number;
   vm_rss_bytes: number;
+  /** VmRSS at the end of the window: anonymous pages / file pages (RssAnon / RssFile). */
+  rss_anon_bytes: number;
+  rss_file_bytes: number;
   ticks_in_window: number;
   /** summary.json quality.recorder[0] */
   recorder: Record<string, number>;
@@ -74,6 +84,7 @@ export async function measureRecording(opts: {
     "aimeter record to start",
   );
   const pid = child.pid;
+  const cs = cpuSeconds(pid), ts = performance.now();
   await sleep(opts.warmupS * 1000);
   const c0 = cpuSeconds(pid), t0 = performance.now();
   let rss = 0;
@@ -101,8 +112,12 @@ export async function measureRecording(opts: {
     window_s: wall,
     cpu_s: c1 - c0,
     cpu_pct_one_core: ((c1 - c0) / wall) * 100,
+    warmup_s: (t0 - ts) / 1000,
+    startup_cpu_pct_one_core: ((c0 - cs) / ((t0 - ts) / 1000)) * 100,
     vm_hwm_bytes: mem.hwm,
     vm_rss_bytes: Math.max(rss, mem.rss),
+    rss_anon_bytes: mem.anon,
+    rss_file_bytes: mem.file,
     ticks_in_window: wall / opts.intervalS,
     recorder,
     trace_bytes: traceBytes,
@@ -119,6 +134,9 @@ const INTERVALS: [string, number, number][] = [
 export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
   const { nvmlLib, sysfs } = recordingFixtures(ctx);
   const windowS = ctx.quick ? 5 : 20;
+  // Measured (10 s windows from the start, 100 ms): 2.3 %, 0.9, 1.3, 1.4, 1.0,
+  // 0.9, 0.9, 0.9 %: the encoder's JIT settles after ~40 s.
+  const warmupS = ctx.quick ? 1 : 45;
   const runs: RecordingMeasure[] = [];
   const rows: Row[] = [];
   for (const [label, s, target] of INTERVALS) {
@@ -128,7 +146,7 @@ export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
       interval: label,
       intervalS: s,
       windowS,
-      warmupS: ctx.quick ? 1 : 3,
+      warmupS,
       args: ["--sources", "nvml,rapl", "--sysfs-root", sysfs, "--nvml-lib", nvmlLib],
       env: { NVML_DOUBLE_DEVICES: "8" },
     });
@@ -136,7 +154,12 @@ export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
     const r = m.recorder;
     rows.push({
       part: "recorder",
-      measure: `CPU, ${label} (8 GPUs + powercap)`,
+      measure: `CPU, ${label}, first ${fmt(m.warmup_s)} s (start-up, JIT warm-up)`,
+      value: `${fmt(m.startup_cpu_pct_one_core)} % of a core`,
+    });
+    rows.push({
+      part: "recorder",
+      measure: `CPU, ${label} (8 GPUs + powercap), steady state after the warm-up`,
       value: `${fmt(m.cpu_pct_one_core)} % of a core`,
       ...(Number.isFinite(target)
         ? { target: `≤ ${target} %`, met: m.cpu_pct_one_core <= target }
@@ -153,7 +176,9 @@ export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
     rows.push({
       part: "recorder",
       measure: `memory, ${label} (VmHWM / VmRSS)`,
-      value: `${mb(m.vm_hwm_bytes)} / ${mb(m.vm_rss_bytes)}`,
+      value: `${mb(m.vm_hwm_bytes)} / ${mb(m.vm_rss_bytes)} (anonymous ${
+        mb(m.rss_anon_bytes)
+      }, file pages ${mb(m.rss_file_bytes)})`,
       target: "≤ 80 MB",
       met: m.vm_hwm_bytes <= 80e6,
     });

@@ -3,7 +3,8 @@
  * a row group of the final trace), and the compressors both sides need.
  *
  * Choices (measured in BENCHMARKS.md): rows sorted by series then time; time
- * as DELTA_BINARY_PACKED INT64 micros; strings dictionary-encoded; values as
+ * as DELTA_BINARY_PACKED INT64 micros in the final trace (segments: see
+ * `ColumnLayout`); strings dictionary-encoded; values as
  * BYTE_STREAM_SPLIT doubles; ZSTD from `node:zlib` (readable by DuckDB,
  * pandas/pyarrow, Polars and hyparquet-compressors).
  */
@@ -67,15 +68,33 @@ export function chunkColumns(c: {
   };
 }
 
+/**
+ * How the columns are written. The final trace (`"final"`): time
+ * DELTA_BINARY_PACKED, statistics on every column. A segment written while
+ * recording (`"segment"`, merged and re-encoded at the end): time PLAIN and
+ * statistics on time only (what the reader uses to size a trace before
+ * reading it). Measured on a 16,352-row segment (8 GPUs at 10 ms): 370
+ * instead of 940 bytes of garbage per row (DELTA on BigInts allocates, and so
+ * do statistics), ~40% less encoding time, and the same size on disk after
+ * ZSTD (0.24 vs 0.23 bytes per row).
+ */
+export type ColumnLayout = "final" | "segment";
+
 // deno-lint-ignore no-explicit-any
-function columnData(c: ColumnsForParquet): any[] {
+function columnData(c: ColumnsForParquet, layout: ColumnLayout): any[] {
+  const final = layout === "final";
   return [
-    { name: "time", data: c.time, encoding: "DELTA_BINARY_PACKED" },
-    { name: "host", data: c.host },
-    { name: "source", data: c.source },
-    { name: "device", data: c.device },
-    { name: "metric", data: c.metric },
-    { name: "value", data: c.value, encoding: "BYTE_STREAM_SPLIT" },
+    {
+      name: "time",
+      data: c.time,
+      encoding: final ? "DELTA_BINARY_PACKED" : "PLAIN",
+      statistics: true,
+    },
+    { name: "host", data: c.host, statistics: final },
+    { name: "source", data: c.source, statistics: final },
+    { name: "device", data: c.device, statistics: final },
+    { name: "metric", data: c.metric, statistics: final },
+    { name: "value", data: c.value, encoding: "BYTE_STREAM_SPLIT", statistics: final },
   ];
 }
 
@@ -95,16 +114,20 @@ export function openParquet(
   });
 }
 
-export function writeRowGroup(pw: ParquetWriter, c: ColumnsForParquet): void {
+export function writeRowGroup(
+  pw: ParquetWriter,
+  c: ColumnsForParquet,
+  layout: ColumnLayout = "final",
+): void {
   if (c.time.length === 0) return;
-  pw.write({ columnData: columnData(c), rowGroupSize: c.time.length + 1 });
+  pw.write({ columnData: columnData(c, layout), rowGroupSize: c.time.length + 1 });
 }
 
-/** One complete Parquet file in memory. */
-export function encodeParquet(c: ColumnsForParquet, kv: Record<string, string>): Uint8Array {
+/** One complete Parquet file in memory: a segment (see `ColumnLayout`). */
+export function encodeSegment(c: ColumnsForParquet, kv: Record<string, string>): Uint8Array {
   const bw = new ByteWriter();
   const pw = openParquet(bw, kv);
-  writeRowGroup(pw, c);
+  writeRowGroup(pw, c, "segment");
   pw.finish();
   return new Uint8Array(bw.getBuffer());
 }

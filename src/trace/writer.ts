@@ -15,7 +15,7 @@ import { RowBatch, SeriesTable } from "./batch.ts";
 import {
   batchColumns,
   chunkColumns,
-  encodeParquet,
+  encodeSegment,
   openParquet,
   writeRowGroup,
 } from "./parquet_codec.ts";
@@ -113,7 +113,7 @@ export class TraceWriter {
       return;
     }
     const cols = batchColumns(batch, this.series.list, this.meta.host);
-    const bytes = encodeParquet(cols, { [META_KEY]: JSON.stringify(this.meta) });
+    const bytes = encodeSegment(cols, { [META_KEY]: JSON.stringify(this.meta) });
     const name = `${this.dir}/${PARTS_DIR}/seg-${String(++this.#segment).padStart(6, "0")}.parquet`;
     Deno.writeFileSync(name + ".tmp", bytes);
     Deno.renameSync(name + ".tmp", name);
