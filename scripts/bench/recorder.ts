@@ -154,7 +154,7 @@ export async function benchRecorder(ctx: BenchContext): Promise<PartResult> {
     const r = m.recorder;
     rows.push({
       part: "recorder",
-      measure: `CPU, ${label}, first ${fmt(m.warmup_s)} s (start-up, JIT warm-up)`,
+      measure: `CPU, ${label}, first ${Math.round(m.warmup_s)} s (start-up, JIT warm-up)`,
       value: `${fmt(m.startup_cpu_pct_one_core)} % of a core`,
     });
     rows.push({
