@@ -7,7 +7,7 @@ export class StatusLine {
   #start = performance.now();
   #shown = false;
 
-  maybeUpdate(sampler: Sampler, _timeUs: number): void {
+  maybeUpdate(sampler: Sampler, timeUs: number): void {
     const now = performance.now();
     if (now - this.#last < 1000) return;
     this.#last = now;
@@ -16,7 +16,8 @@ export class StatusLine {
       const leaf = key.split("/");
       const inner = leaf.length > 3; // subzones like package-0/core sit inside their parent
       if (inner) continue;
-      if (v.channel.metric === "power_w") power += v.value;
+      // a power whose reads have failed for 5 s is not shown as if it were current
+      if (v.channel.metric === "power_w" && timeUs - v.timeUs <= 5e6) power += v.value;
       if (v.channel.metric === "energy_j") energy += v.value;
     }
     const line = `aimeter: ${formatDuration((now - this.#start) / 1000)}  ${power.toFixed(1)} W  ${
