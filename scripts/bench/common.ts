@@ -6,6 +6,7 @@
  */
 import { nvmlDoublePath } from "../../tests/helpers/nvml_double.ts";
 import { FakeTree, typicalIntel } from "../../tests/helpers/fake_sysfs.ts";
+import { exists } from "../../src/sensors/sysfs.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 export const MAIN = `${ROOT}/main.ts`;
@@ -79,7 +80,6 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / clockTicks();
 }
 
-/** VmHWM and VmRSS of a process, in bytes. */
 /**
  * Resident memory of a process from /proc/<pid>/status: peak (VmHWM), now
  * (VmRSS), and VmRSS split into anonymous pages (heaps, stacks: what the
@@ -104,14 +104,7 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
   }
 }
 
-export function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { exists };
 
 /** Start `deno run -A main.ts ARGS` (aimeter as a user runs it from source): the tests' helper. */
 export { spawnAimeter } from "../../tests/helpers/cli.ts";

@@ -12,6 +12,7 @@
 import type { Channel, Sensor } from "../sensors/types.ts";
 import { nowUs } from "./clock.ts";
 import { TickStats } from "./stats.ts";
+import { seriesKey } from "../trace/schema.ts";
 
 interface Bound {
   sensor: Sensor;
@@ -159,7 +160,7 @@ export class Sampler {
       b.sensor.channels.forEach((c, i) => {
         const t = b.lastGoodUs[i];
         if (t === 0) return;
-        const key = `${c.source}/${c.device}/${c.metric}`;
+        const key = seriesKey(c.source, c.device, c.metric);
         const lv = this.#latest.get(key);
         if (lv) {
           lv.value = b.lastGood[i];

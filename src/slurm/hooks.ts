@@ -20,17 +20,9 @@ import { type JobInfo, passwdIds } from "./job.ts";
 import { errorText, HookLog } from "./log.ts";
 import { jobCgroupPath, jobGpuSelection } from "./procs.ts";
 import { PLAN_ENV, type RecorderPlan } from "./recorder.ts";
+import { exists } from "../sensors/sysfs.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function mkdirMode(p: string, mode: number): void {
   if (exists(p)) return;

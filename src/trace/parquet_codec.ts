@@ -12,6 +12,7 @@ import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { zstdCompressSync } from "node:zlib";
 import { PARQUET_SCHEMA } from "./schema.ts";
 import type { RowBatch, SeriesId } from "./batch.ts";
+import type { RowChunk } from "./reader.ts";
 
 export const COMPRESSORS = {
   ZSTD: (input: Uint8Array) => new Uint8Array(zstdCompressSync(input)),
@@ -47,14 +48,7 @@ export function batchColumns(batch: RowBatch, series: SeriesId[], host: string):
 }
 
 /** Columns of rows read back from a segment (for merging segments into the final file). */
-export function chunkColumns(c: {
-  time: ArrayLike<number>;
-  host: ArrayLike<string>;
-  source: ArrayLike<string>;
-  device: ArrayLike<string>;
-  metric: ArrayLike<string>;
-  value: ArrayLike<number>;
-}): ColumnsForParquet {
+export function chunkColumns(c: RowChunk): ColumnsForParquet {
   const n = c.time.length;
   const time = new BigInt64Array(n);
   for (let i = 0; i < n; i++) time[i] = BigInt(Math.round(c.time[i]));
